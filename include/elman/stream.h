@@ -1,0 +1,54 @@
+// Inference: a forward pass that keeps only the hidden state, usable one time
+// step at a time (x(t) in, y(t) out) or over a whole sequence.
+#ifndef ELMAN_STREAM_H_
+#define ELMAN_STREAM_H_
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include "elman/model.h"
+
+namespace elman {
+
+/// Runs `batch` independent sequences forward, keeping h(t) between calls.
+/// The constructor takes a packed snapshot of the model's weights (so the
+/// model may change or go away afterwards; call Load to take a new snapshot).
+/// Step and Run never allocate. Not thread-safe; one Stream per thread.
+class Stream {
+ public:
+  /// Throws Error if batch is 0 or a weight is not finite.
+  explicit Stream(const Model& model, size_t batch = 1);
+  ~Stream();
+  Stream(Stream&&) noexcept;
+  Stream& operator=(Stream&&) noexcept;
+
+  /// New weights snapshot (same dims and activations), state kept.
+  void Load(const Model& model);
+
+  size_t batch() const;
+  Dims dims() const;
+
+  /// h := 0.
+  void Reset();
+  /// h := h0, [B][H].
+  void Reset(std::span<const float> h0);
+
+  /// One time step: x(t) [B][I] in, y(t) [B][O] out; h(t−1) → h(t).
+  void Step(std::span<const float> x, std::span<float> y);
+  /// `steps` consecutive steps: x [T][B][I] in, y [T][B][O] out. The same
+  /// results, bit for bit, as calling Step T times.
+  void Run(std::span<const float> x, size_t steps, std::span<float> y);
+
+  /// The current hidden state h of one sequence (b < batch()), [H].
+  std::span<const float> hidden(size_t sequence = 0) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace elman
+
+#endif  // ELMAN_STREAM_H_

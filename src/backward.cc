@@ -1,0 +1,176 @@
+// Backpropagation through time, eq. 7.14–7.15, restructured as DESIGN.md §3
+// describes. Only the carry through U is sequential; everything else is done
+// for all T·B rows at once:
+//   E = w ⊙ (g(Ŷ) − Y) ⊙ g'(Ŷ)                      output error, all steps
+//   Δ = E V                                         grad_dense(t), eq. 7.14
+//   δ(T−1) = Δ(T−1) ⊙ f'(ĥ(T−1))
+//   δ(t)   = (Δ(t) + δ(t+1) U) ⊙ f'(ĥ(t))           eq. 7.15, t = T−2…0
+//   dW = Δᵀ X, dU = Δᵀ H₋₁, dV = Eᵀ H, db = Σ δ, dc = Σ e, dX = Δ W,
+//   dh0 = δ(0) U
+// (row-vector form: δ(t+1) U is Uᵀ δ(t+1), and it streams U row by row).
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/backward.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// Must come after foreach_target.h.
+#include "hwy/highway.h"
+#include "src/kernels/activation-inl.h"
+#include "src/kernels/elementwise-inl.h"
+#include "src/kernels/gemm-inl.h"
+#include "src/workspace_impl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+
+// Σ_r δ(r) a(r)ᵀ over the rows r of Δ (or E): a weight gradient as one
+// product whose A is the error matrix read transposed.
+HWY_INLINE void OuterProductSum(const float* errors, size_t error_width,
+                                const float* inputs, size_t input_width,
+                                size_t rows, float* gradient) {
+  GemmArgs product;
+  product.m = error_width;
+  product.n = input_width;
+  product.k = rows;
+  product.a = errors;
+  product.a_row = 1;
+  product.a_col = error_width;
+  product.b = inputs;
+  product.ldb = input_width;
+  product.c = gradient;
+  product.ldc = input_width;
+  Gemm(product);
+}
+
+// C (m×n) = A (m×k, row-major) · B (k×n).
+HWY_INLINE void Product(const float* a, const float* b, size_t m, size_t k,
+                        size_t n, float* c) {
+  GemmArgs product;
+  product.m = m;
+  product.n = n;
+  product.k = k;
+  product.a = a;
+  product.a_row = k;
+  product.b = b;
+  product.ldb = n;
+  product.c = c;
+  product.ldc = n;
+  Gemm(product);
+}
+
+void BackwardPass(const Model* model, const float* target,
+                  const float* step_weights, Workspace::Impl* ws,
+                  Gradients* grads, float* dx, float* dh0) {
+  const Dims dims = model->dims();
+  const size_t steps = ws->seq.steps, batch = ws->seq.batch;
+  const size_t rows = steps * batch;
+  const size_t block = batch * dims.hidden;  // one time step of Δ, ĥ or h
+  const size_t out_block = batch * dims.output;
+  const Parameters& params = model->parameters();
+  const Activation f = model->hidden_activation();
+  float* errors = ws->output_error.data();
+  float* delta = ws->delta.data();
+  const float* pre_hidden = ws->pre_hidden.data();
+
+  // e(t), with the step's loss weight (0 drops the step: many-to-one).
+  for (size_t t = 0; t < steps; ++t) {
+    const float weight = step_weights ? step_weights[t] : 1.0f;
+    OutputError(model->output_activation(),
+                ws->pre_output.data() + t * out_block, target + t * out_block,
+                weight, errors + t * out_block, out_block);
+  }
+  // grad_dense(t) = Vᵀ e(t) for every step (eq. 7.14), into Δ.
+  Product(errors, params.V().data(), rows, dims.output, dims.hidden, delta);
+
+  // The reverse-time loop, eq. 7.15. dh(T−1) = grad_dense(T−1).
+  const size_t last = (steps - 1) * block;
+  MultiplyByDerivative(f, pre_hidden + last, delta + last, block);
+  GemmArgs carry;
+  carry.m = batch;
+  carry.n = dims.hidden;
+  carry.k = dims.hidden;
+  carry.a_row = dims.hidden;
+  carry.b = params.U().data();
+  carry.ldb = dims.hidden;
+  carry.ldc = dims.hidden;
+  carry.init = GemmInit::kAccumulate;
+  carry.epilogue = GemmEpilogue::kTimesDerivative;
+  carry.activation = f;
+  carry.ld_extra = dims.hidden;
+  for (size_t t = steps - 1; t-- > 0;) {
+    carry.a = delta + (t + 1) * block;              // δ(t+1)
+    carry.c = delta + t * block;                    // grad_dense(t) → δ(t)
+    carry.pre_activation = pre_hidden + t * block;  // ĥ(t)
+    Gemm(carry);
+  }
+
+  // Weight gradients as products over all stored steps. dU pairs δ(t) with
+  // h(t−1): hidden block t. Without h0 the t = 0 term is zero and skipped.
+  const float* hidden = ws->hidden.data();
+  OuterProductSum(delta, dims.hidden, ws->x.data(), dims.input, rows,
+                  grads->W().data());
+  if (ws->has_h0) {
+    OuterProductSum(delta, dims.hidden, hidden, dims.hidden, rows,
+                    grads->U().data());
+  } else {
+    OuterProductSum(delta + block, dims.hidden, hidden + block, dims.hidden,
+                    rows - batch, grads->U().data());
+  }
+  OuterProductSum(errors, dims.output, hidden + block, dims.hidden, rows,
+                  grads->V().data());
+  ColumnSums(delta, rows, dims.hidden, dims.hidden, grads->b().data());
+  ColumnSums(errors, rows, dims.output, dims.output, grads->c().data());
+
+  if (dx) Product(delta, params.W().data(), rows, dims.hidden, dims.input, dx);
+  if (dh0) {
+    Product(delta, params.U().data(), batch, dims.hidden, dims.hidden, dh0);
+  }
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "elman/train.h"
+#include "src/validate.h"
+
+namespace elman {
+HWY_EXPORT(BackwardPass);
+
+void Backward(const Model& model, std::span<const float> target,
+              std::span<const float> step_weights, Workspace& workspace,
+              const BackwardOutputs& outputs) {
+  constexpr const char* kFunction = "elman::Backward";
+  Workspace::Impl& ws = workspace.impl();
+  const Dims dims = model.dims();
+  internal::CheckSameDims(kFunction, "workspace", ws.dims, dims);
+  if (ws.seq.steps == 0) {
+    internal::Fail(kFunction,
+                   "the workspace holds no forward pass: call "
+                   "elman::Forward on it first");
+  }
+  if (outputs.gradients == nullptr) {
+    internal::Fail(kFunction, "outputs.gradients is null");
+  }
+  internal::CheckSameDims(kFunction, "outputs.gradients",
+                          outputs.gradients->dims(), dims);
+  const SequenceShape seq = ws.seq;
+  const size_t rows = seq.steps * seq.batch;
+  internal::CheckSize(kFunction, "target", target.size(), rows * dims.output,
+                      "steps*batch*output");
+  internal::CheckOptionalSize(kFunction, "step_weights", step_weights.size(),
+                              seq.steps, "steps");
+  internal::CheckOptionalSize(kFunction, "outputs.dx", outputs.dx.size(),
+                              rows * dims.input, "steps*batch*input");
+  internal::CheckOptionalSize(kFunction, "outputs.dh0", outputs.dh0.size(),
+                              seq.batch * dims.hidden, "batch*hidden");
+  internal::CheckFinite(kFunction, "target", target);
+  internal::CheckFinite(kFunction, "step_weights", step_weights);
+
+  HWY_DYNAMIC_DISPATCH(BackwardPass)
+  (&model, target.data(), step_weights.empty() ? nullptr : step_weights.data(),
+   &ws, outputs.gradients, outputs.dx.empty() ? nullptr : outputs.dx.data(),
+   outputs.dh0.empty() ? nullptr : outputs.dh0.data());
+}
+
+}  // namespace elman
+#endif  // HWY_ONCE

@@ -1,0 +1,141 @@
+// Activations f, g and their derivatives, per vector and per array. The
+// derivatives take the pre-activation z (DESIGN.md §1: f' and g' are evaluated
+// at the stored ĥ and ŷ): tanh'(z) = 1 − tanh²(z), sigmoid'(z) = s(1 − s),
+// relu'(z) = [z > 0] (so relu'(0) = 0), identity'(z) = 1.
+#if defined(ELMAN_SRC_KERNELS_ACTIVATION_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ELMAN_SRC_KERNELS_ACTIVATION_INL_H_
+#undef ELMAN_SRC_KERNELS_ACTIVATION_INL_H_
+#else
+#define ELMAN_SRC_KERNELS_ACTIVATION_INL_H_
+#endif
+
+#include <cstddef>
+#include <type_traits>
+
+#include "elman/model.h"
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+#include "src/kernels/partial-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+template <Activation kActivation>
+using ActivationTag = std::integral_constant<Activation, kActivation>;
+
+/// Calls fn(ActivationTag<a>{}) so that one runtime switch, outside any loop,
+/// selects a loop specialised for the activation.
+template <class Fn>
+HWY_INLINE void WithActivation(Activation activation, Fn&& fn) {
+  switch (activation) {
+    case Activation::kTanh:
+      return fn(ActivationTag<Activation::kTanh>{});
+    case Activation::kSigmoid:
+      return fn(ActivationTag<Activation::kSigmoid>{});
+    case Activation::kRelu:
+      return fn(ActivationTag<Activation::kRelu>{});
+    case Activation::kIdentity:
+      return fn(ActivationTag<Activation::kIdentity>{});
+  }
+}
+
+/// 1 / (1 + e^−z). e^−z is capped at e^88 (finite in float), which only
+/// matters where the result is below 1e−38 anyway.
+template <class D, class V>
+HWY_INLINE V Sigmoid(D d, V z) {
+  const V one = hn::Set(d, 1.0f);
+  const V exp_minus_z = hn::Exp(d, hn::Min(hn::Neg(z), hn::Set(d, 88.0f)));
+  return hn::Div(one, hn::Add(one, exp_minus_z));
+}
+
+template <Activation kActivation, class D, class V>
+HWY_INLINE V Activate(D d, V z) {
+  if constexpr (kActivation == Activation::kTanh) {
+    return hn::Tanh(d, z);
+  } else if constexpr (kActivation == Activation::kSigmoid) {
+    return Sigmoid(d, z);
+  } else if constexpr (kActivation == Activation::kRelu) {
+    return hn::Max(z, hn::Zero(d));
+  } else {
+    return z;
+  }
+}
+
+template <Activation kActivation, class D, class V>
+HWY_INLINE V Derivative(D d, V z) {
+  const V one = hn::Set(d, 1.0f);
+  if constexpr (kActivation == Activation::kTanh) {
+    const V t = hn::Tanh(d, z);
+    return hn::NegMulAdd(t, t, one);
+  } else if constexpr (kActivation == Activation::kSigmoid) {
+    const V s = Sigmoid(d, z);
+    return hn::Mul(s, hn::Sub(one, s));
+  } else if constexpr (kActivation == Activation::kRelu) {
+    return hn::IfThenElseZero(hn::Gt(z, hn::Zero(d)), one);
+  } else {
+    return one;
+  }
+}
+
+/// out[i] = a(in[i]) for i < n. in and out may be the same array.
+HWY_INLINE void ActivateArray(Activation activation, const float* in,
+                              float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  WithActivation(activation, [&](auto tag) {
+    size_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      hn::StoreU(Activate<decltype(tag)::value>(d, hn::LoadU(d, in + i)), d,
+                 out + i);
+    }
+    if (i < n) {
+      const auto z = LoadPartial(d, in + i, n - i);
+      StorePartial(d, Activate<decltype(tag)::value>(d, z), out + i, n - i);
+    }
+  });
+}
+
+/// out[i] = a'(pre[i]) for i < n.
+HWY_INLINE void DerivativeArray(Activation activation, const float* pre,
+                                float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  WithActivation(activation, [&](auto tag) {
+    size_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      hn::StoreU(Derivative<decltype(tag)::value>(d, hn::LoadU(d, pre + i)), d,
+                 out + i);
+    }
+    if (i < n) {
+      const auto z = LoadPartial(d, pre + i, n - i);
+      StorePartial(d, Derivative<decltype(tag)::value>(d, z), out + i, n - i);
+    }
+  });
+}
+
+/// inout[i] *= a'(pre[i]) for i < n: δ = dh ⊙ f'(ĥ) (eq. 7.15).
+HWY_INLINE void MultiplyByDerivative(Activation activation, const float* pre,
+                                     float* inout, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  WithActivation(activation, [&](auto tag) {
+    size_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      const auto scale =
+          Derivative<decltype(tag)::value>(d, hn::LoadU(d, pre + i));
+      hn::StoreU(hn::Mul(hn::LoadU(d, inout + i), scale), d, inout + i);
+    }
+    if (i < n) {
+      const auto scale =
+          Derivative<decltype(tag)::value>(d, LoadPartial(d, pre + i, n - i));
+      const auto value = LoadPartial(d, inout + i, n - i);
+      StorePartial(d, hn::Mul(value, scale), inout + i, n - i);
+    }
+  });
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // ELMAN_SRC_KERNELS_ACTIVATION_INL_H_

@@ -1,0 +1,106 @@
+// Elementwise and reduction kernels around the loss (eq. 7.11–7.13) and the
+// bias gradients: the output error e(t), the squared error of a step, and the
+// column sums db = Σ δ(t), dc = Σ e(t).
+#if defined(ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_
+#undef ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_
+#else
+#define ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+
+#include "hwy/highway.h"
+#include "src/kernels/activation-inl.h"
+#include "src/kernels/partial-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+/// error[i] = weight · (g(pre[i]) − target[i]) · g'(pre[i]) for i < n:
+/// e(t) = ∂L/∂ŷ(t), the start of eq. 7.14, with the step's loss weight.
+HWY_INLINE void OutputError(Activation output_activation, const float* pre,
+                            const float* target, float weight, float* error,
+                            size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const auto weight_vec = hn::Set(d, weight);
+  WithActivation(output_activation, [&](auto tag) {
+    constexpr Activation kG = decltype(tag)::value;
+    auto error_of = [&](auto z, auto y_target) HWY_ATTR {
+      const auto residual = hn::Sub(Activate<kG>(d, z), y_target);
+      return hn::Mul(hn::Mul(residual, Derivative<kG>(d, z)), weight_vec);
+    };
+    size_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+      hn::StoreU(error_of(hn::LoadU(d, pre + i), hn::LoadU(d, target + i)), d,
+                 error + i);
+    }
+    if (i < n) {
+      const size_t rest = n - i;
+      StorePartial(d,
+                   error_of(LoadPartial(d, pre + i, rest),
+                            LoadPartial(d, target + i, rest)),
+                   error + i, rest);
+    }
+  });
+}
+
+/// Σ_i (y[i] − target[i])² for i < n, accumulated in float lanes and then
+/// summed across lanes in double.
+HWY_INLINE double SumSquaredDifference(const float* y, const float* target,
+                                       size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  auto sum0 = hn::Zero(d), sum1 = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    const auto r0 = hn::Sub(hn::LoadU(d, y + i), hn::LoadU(d, target + i));
+    const auto r1 =
+        hn::Sub(hn::LoadU(d, y + i + lanes), hn::LoadU(d, target + i + lanes));
+    sum0 = hn::MulAdd(r0, r0, sum0);
+    sum1 = hn::MulAdd(r1, r1, sum1);
+  }
+  for (; i < n; i += lanes) {
+    const size_t count = std::min(lanes, n - i);
+    const auto r = hn::Sub(LoadPartial(d, y + i, count),
+                           LoadPartial(d, target + i, count));
+    sum0 = hn::MulAdd(r, r, sum0);
+  }
+  HWY_ALIGN float partial[hn::MaxLanes(d)];
+  hn::Store(hn::Add(sum0, sum1), d, partial);
+  double total = 0.0;
+  for (size_t lane = 0; lane < lanes; ++lane) total += partial[lane];
+  return total;
+}
+
+/// sums[j] = Σ_r matrix[r·ld + j] for j < cols (overwrites sums). The matrix
+/// must be readable a whole vector past each row's last used element.
+HWY_INLINE void ColumnSums(const float* matrix, size_t rows, size_t cols,
+                           size_t ld, float* sums) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  constexpr size_t kVecs = 4;
+  for (size_t col0 = 0; col0 < cols; col0 += kVecs * lanes) {
+    hn::Vec<decltype(d)> acc[kVecs];
+    for (size_t v = 0; v < kVecs; ++v) acc[v] = hn::Zero(d);
+    const size_t vecs = std::min(kVecs, (cols - col0 + lanes - 1) / lanes);
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = matrix + r * ld + col0;
+      for (size_t v = 0; v < vecs; ++v) {
+        acc[v] = hn::Add(acc[v], hn::LoadU(d, row + v * lanes));
+      }
+    }
+    for (size_t v = 0; v < vecs; ++v) {
+      const size_t start = col0 + v * lanes;
+      StorePartial(d, acc[v], sums + start, std::min(lanes, cols - start));
+    }
+  }
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_

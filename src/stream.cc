@@ -1,0 +1,207 @@
+// Inference forward, eq. 7.10, one time step per call, keeping only h.
+// Each sequence's state row holds [x(t) | h(t−1)] side by side and the packed
+// weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) = [x h] [Wᵀ; Uᵀ] + b is a
+// single product (K = I + H) with f fused into its store; y(t) = g(h Vᵀ + c)
+// is a second. Two state buffers alternate: a product must not overwrite the
+// h(t−1) it is still reading.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/stream.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// Must come after foreach_target.h.
+#include "hwy/highway.h"
+#include "src/kernels/gemm-inl.h"
+#include "src/stream_impl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+
+void StreamSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+  const Dims dims = stream->dims;
+  const size_t batch = stream->batch;
+  const size_t width = dims.input + dims.hidden;  // of a state row
+
+  GemmArgs hidden_step;
+  hidden_step.m = batch;
+  hidden_step.n = dims.hidden;
+  hidden_step.k = width;
+  hidden_step.a_row = width;
+  hidden_step.b = stream->wu_transposed.data();
+  hidden_step.ldb = dims.hidden;
+  hidden_step.c = stream->pre_hidden.data();
+  hidden_step.ldc = dims.hidden;
+  hidden_step.init = GemmInit::kBias;
+  hidden_step.bias = stream->bias_hidden.data();
+  hidden_step.epilogue = GemmEpilogue::kStoreAndActivate;
+  hidden_step.activation = stream->hidden_activation;
+  hidden_step.ld_extra = width;
+
+  GemmArgs output_step;
+  output_step.m = batch;
+  output_step.n = dims.output;
+  output_step.k = dims.hidden;
+  output_step.a_row = width;
+  output_step.b = stream->v_transposed.data();
+  output_step.ldb = dims.output;
+  output_step.c = stream->pre_output.data();
+  output_step.ldc = dims.output;
+  output_step.init = GemmInit::kBias;
+  output_step.bias = stream->bias_output.data();
+  output_step.epilogue = GemmEpilogue::kStoreAndActivate;
+  output_step.activation = stream->output_activation;
+  output_step.ld_extra = dims.output;
+
+  for (size_t t = 0; t < steps; ++t) {
+    float* current = stream->state[stream->current].data();
+    float* next = stream->state[1 - stream->current].data();
+    const float* x_t = x + t * batch * dims.input;
+    for (size_t b = 0; b < batch; ++b) {
+      std::copy_n(x_t + b * dims.input, dims.input, current + b * width);
+    }
+    hidden_step.a = current;
+    hidden_step.activated = next + dims.input;  // h(t) beside x(t+1)
+    Gemm(hidden_step);
+    output_step.a = next + dims.input;
+    output_step.activated = y + t * batch * dims.output;
+    Gemm(output_step);
+    stream->current = 1 - stream->current;
+  }
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "src/validate.h"
+
+namespace elman {
+HWY_EXPORT(StreamSteps);
+
+namespace {
+constexpr const char* kConstructor = "elman::Stream";
+}  // namespace
+
+Stream::Impl::Impl(const Model& model, size_t batch_size)
+    : dims(model.dims()),
+      batch(batch_size),
+      hidden_activation(model.hidden_activation()),
+      output_activation(model.output_activation()),
+      wu_transposed((dims.input + dims.hidden) * dims.hidden),
+      v_transposed(dims.hidden * dims.output),
+      bias_hidden(dims.hidden),
+      bias_output(dims.output),
+      pre_hidden(batch_size * dims.hidden),
+      pre_output(batch_size * dims.output),
+      state{internal::Buffer(batch_size * (dims.input + dims.hidden)),
+            internal::Buffer(batch_size * (dims.input + dims.hidden))} {
+  LoadWeights(model);
+}
+
+void Stream::Impl::LoadWeights(const Model& model) {
+  const Parameters& params = model.parameters();
+  // [Wᵀ; Uᵀ]: rows 0…I−1 are Wᵀ, rows I…I+H−1 are Uᵀ.
+  internal::Transpose(params.W().data(), dims.hidden, dims.input,
+                      wu_transposed.data());
+  internal::Transpose(params.U().data(), dims.hidden, dims.hidden,
+                      wu_transposed.data() + dims.input * dims.hidden);
+  internal::Transpose(params.V().data(), dims.output, dims.hidden,
+                      v_transposed.data());
+  std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
+  std::copy(params.c().begin(), params.c().end(), bias_output.data());
+}
+
+void Stream::Impl::CheckModel(const char* function, const Model& model) {
+  const Parameters& params = model.parameters();
+  internal::CheckFinite(function, "model W", params.W());
+  internal::CheckFinite(function, "model U", params.U());
+  internal::CheckFinite(function, "model b", params.b());
+  internal::CheckFinite(function, "model V", params.V());
+  internal::CheckFinite(function, "model c", params.c());
+}
+
+std::unique_ptr<Stream::Impl> Stream::Impl::Create(const Model& model,
+                                                   size_t batch) {
+  if (batch == 0) internal::Fail(kConstructor, "batch is 0");
+  CheckModel(kConstructor, model);
+  return std::make_unique<Impl>(model, batch);
+}
+
+Stream::Stream(const Model& model, size_t batch)
+    : impl_(Impl::Create(model, batch)) {}
+Stream::~Stream() = default;
+Stream::Stream(Stream&&) noexcept = default;
+Stream& Stream::operator=(Stream&&) noexcept = default;
+
+void Stream::Load(const Model& model) {
+  constexpr const char* kFunction = "elman::Stream::Load";
+  internal::CheckSameDims(kFunction, "model", model.dims(), impl_->dims);
+  if (model.hidden_activation() != impl_->hidden_activation ||
+      model.output_activation() != impl_->output_activation) {
+    internal::Fail(kFunction, "model has other activations than the stream");
+  }
+  Impl::CheckModel(kFunction, model);
+  impl_->LoadWeights(model);
+}
+
+size_t Stream::batch() const { return impl_->batch; }
+Dims Stream::dims() const { return impl_->dims; }
+
+void Stream::Reset() {
+  const size_t width = impl_->dims.input + impl_->dims.hidden;
+  std::fill_n(impl_->state[impl_->current].data(), impl_->batch * width, 0.0f);
+}
+
+void Stream::Reset(std::span<const float> h0) {
+  constexpr const char* kFunction = "elman::Stream::Reset";
+  const Dims dims = impl_->dims;
+  internal::CheckSize(kFunction, "h0", h0.size(), impl_->batch * dims.hidden,
+                      "batch*hidden");
+  internal::CheckFinite(kFunction, "h0", h0);
+  const size_t width = dims.input + dims.hidden;
+  float* state = impl_->state[impl_->current].data();
+  for (size_t b = 0; b < impl_->batch; ++b) {
+    std::copy_n(h0.data() + b * dims.hidden, dims.hidden,
+                state + b * width + dims.input);
+  }
+}
+
+void Stream::Step(std::span<const float> x, std::span<float> y) {
+  constexpr const char* kFunction = "elman::Stream::Step";
+  const Dims dims = impl_->dims;
+  internal::CheckSize(kFunction, "x", x.size(), impl_->batch * dims.input,
+                      "batch*input");
+  internal::CheckSize(kFunction, "y", y.size(), impl_->batch * dims.output,
+                      "batch*output");
+  internal::CheckFinite(kFunction, "x", x);
+  HWY_DYNAMIC_DISPATCH(StreamSteps)(impl_.get(), x.data(), 1, y.data());
+}
+
+void Stream::Run(std::span<const float> x, size_t steps, std::span<float> y) {
+  constexpr const char* kFunction = "elman::Stream::Run";
+  const Dims dims = impl_->dims;
+  if (steps == 0)
+    internal::Fail(kFunction, "steps (T) is 0, must be at least 1");
+  internal::CheckSize(kFunction, "x", x.size(),
+                      steps * impl_->batch * dims.input, "steps*batch*input");
+  internal::CheckSize(kFunction, "y", y.size(),
+                      steps * impl_->batch * dims.output, "steps*batch*output");
+  internal::CheckFinite(kFunction, "x", x);
+  HWY_DYNAMIC_DISPATCH(StreamSteps)(impl_.get(), x.data(), steps, y.data());
+}
+
+std::span<const float> Stream::hidden(size_t sequence) const {
+  if (sequence >= impl_->batch) {
+    internal::Fail(
+        "elman::Stream::hidden",
+        ("sequence " + std::to_string(sequence) +
+         " is out of range, batch is " + std::to_string(impl_->batch))
+            .c_str());
+  }
+  const Dims dims = impl_->dims;
+  const size_t width = dims.input + dims.hidden;
+  return {impl_->state[impl_->current].data() + sequence * width + dims.input,
+          dims.hidden};
+}
+
+}  // namespace elman
+#endif  // HWY_ONCE

@@ -1,0 +1,38 @@
+// What a Stream holds (private to the library).
+#ifndef ELMAN_SRC_STREAM_IMPL_H_
+#define ELMAN_SRC_STREAM_IMPL_H_
+
+#include <memory>
+
+#include "elman/model.h"
+#include "elman/stream.h"
+#include "src/buffer.h"
+
+namespace elman {
+
+struct Stream::Impl {
+  Impl(const Model& model, size_t batch);
+  /// Validates (throws Error) before anything is allocated.
+  static std::unique_ptr<Impl> Create(const Model& model, size_t batch);
+  static void CheckModel(const char* function, const Model& model);
+  void LoadWeights(const Model& model);
+
+  Dims dims;
+  size_t batch;
+  Activation hidden_activation;
+  Activation output_activation;
+
+  internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H
+  internal::Buffer v_transposed;   // Vᵀ, H×O
+  internal::Buffer bias_hidden;    // b
+  internal::Buffer bias_output;    // c
+  internal::Buffer pre_hidden;     // ĥ(t), [B][H]
+  internal::Buffer pre_output;     // ŷ(t), [B][O]
+  // Per sequence a row [x(t) | h(t−1)]; state[current] is the live one.
+  internal::Buffer state[2];
+  int current = 0;
+};
+
+}  // namespace elman
+
+#endif  // ELMAN_SRC_STREAM_IMPL_H_

@@ -1,0 +1,60 @@
+// Control over Highway's runtime dispatch, for verifying every code path.
+#include "elman/targets.h"
+
+#include <string>
+#include <vector>
+
+#include "elman/error.h"
+#include "hwy/highway.h"
+#include "hwy/targets.h"
+
+namespace elman {
+namespace {
+
+// Targets compiled into this library (HWY_TARGETS as seen by this file, built
+// with the same flags as the kernels) that this CPU supports, best first:
+// Highway orders targets so that better ones have lower bits.
+std::vector<int64_t> AvailableTargetBits() {
+  std::vector<int64_t> bits;
+  // Ask with any mock removed: the list must not depend on UseTarget.
+  for (int64_t targets = hwy::SupportedTargets() & HWY_TARGETS; targets != 0;
+       targets &= targets - 1) {
+    bits.push_back(targets & -targets);
+  }
+  return bits;
+}
+
+}  // namespace
+
+std::vector<std::string> AvailableTargets() {
+  std::vector<std::string> names;
+  for (int64_t bit : AvailableTargetBits()) {
+    names.push_back(hwy::TargetName(bit));
+  }
+  return names;
+}
+
+void UseTarget(const std::string& name) {
+  UseBestTarget();
+  for (int64_t bit : AvailableTargetBits()) {
+    if (name == hwy::TargetName(bit)) {
+      hwy::SetSupportedTargetsForTest(bit);
+      return;
+    }
+  }
+  std::string available;
+  for (const std::string& target : AvailableTargets()) {
+    available += (available.empty() ? "" : ", ") + target;
+  }
+  throw Error("elman::UseTarget: target \"" + name +
+              "\" is not available here; available: " + available);
+}
+
+void UseBestTarget() { hwy::SetSupportedTargetsForTest(0); }
+
+std::string CurrentTarget() {
+  const int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
+  return targets ? hwy::TargetName(targets & -targets) : "none";
+}
+
+}  // namespace elman

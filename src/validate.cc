@@ -1,0 +1,92 @@
+#include "src/validate.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "elman/error.h"
+
+namespace elman::internal {
+namespace {
+
+std::string DimsText(const Dims& d) {
+  return "(I=" + std::to_string(d.input) + ", H=" + std::to_string(d.hidden) +
+         ", O=" + std::to_string(d.output) + ")";
+}
+
+}  // namespace
+
+void Fail(const char* function, const char* message) {
+  throw Error(std::string(function) + ": " + message);
+}
+
+void CheckDims(const char* function, const Dims& dims) {
+  if (dims.input == 0 || dims.hidden == 0 || dims.output == 0) {
+    throw Error(std::string(function) +
+                ": every dimension must be at least 1, got " + DimsText(dims));
+  }
+}
+
+void CheckSize(const char* function, const char* argument, size_t size,
+               size_t expected, const char* formula) {
+  if (size == expected) return;
+  throw Error(std::string(function) + ": " + argument + " has " +
+              std::to_string(size) + " floats, expected " + formula + " = " +
+              std::to_string(expected));
+}
+
+void CheckOptionalSize(const char* function, const char* argument, size_t size,
+                       size_t expected, const char* formula) {
+  if (size == 0) return;
+  CheckSize(function, argument, size, expected, formula);
+}
+
+void CheckSequence(const char* function, SequenceShape seq, size_t max_steps,
+                   size_t max_batch) {
+  const std::string prefix = std::string(function) + ": ";
+  if (seq.steps == 0)
+    throw Error(prefix + "steps (T) is 0, must be at least 1");
+  if (seq.batch == 0)
+    throw Error(prefix + "batch (B) is 0, must be at least 1");
+  if (seq.steps > max_steps) {
+    throw Error(prefix + "steps (T) is " + std::to_string(seq.steps) +
+                ", the workspace holds at most max_steps = " +
+                std::to_string(max_steps));
+  }
+  if (seq.batch > max_batch) {
+    throw Error(prefix + "batch (B) is " + std::to_string(seq.batch) +
+                ", at most " + std::to_string(max_batch) + " allowed");
+  }
+}
+
+void CheckFinite(const char* function, const char* argument,
+                 std::span<const float> values) {
+  // Exponent bits all ones means inf or NaN. Written on the bits, with no
+  // early exit, so the compiler vectorises it; the position is found after.
+  constexpr uint32_t kExponent = 0x7F800000u;
+  uint32_t any_bad = 0;
+  for (float value : values) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    any_bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+  }
+  if (!any_bad) return;
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], sizeof(bits));
+    if ((bits & kExponent) == kExponent) {
+      throw Error(std::string(function) + ": " + argument + "[" +
+                  std::to_string(i) + "] is " + std::to_string(values[i]) +
+                  ", every value must be finite");
+    }
+  }
+}
+
+void CheckSameDims(const char* function, const char* argument, const Dims& got,
+                   const Dims& expected) {
+  if (got == expected) return;
+  throw Error(std::string(function) + ": " + argument + " has dims " +
+              DimsText(got) + ", expected " + DimsText(expected));
+}
+
+}  // namespace elman::internal

@@ -1,0 +1,42 @@
+// Argument checks shared by the public entry points. Each throws elman::Error
+// with a message naming the function, the argument, and the sizes expected
+// and given. They run before a function writes anything (the error policy in
+// error.h).
+#ifndef ELMAN_SRC_VALIDATE_H_
+#define ELMAN_SRC_VALIDATE_H_
+
+#include <cstddef>
+#include <span>
+
+#include "elman/model.h"
+
+namespace elman::internal {
+
+[[noreturn]] void Fail(const char* function, const char* message);
+
+/// Every dimension ≥ 1.
+void CheckDims(const char* function, const Dims& dims);
+
+/// `size` == `expected`; `formula` explains expected, e.g. "steps*batch*input".
+void CheckSize(const char* function, const char* argument, size_t size,
+               size_t expected, const char* formula);
+
+/// Like CheckSize, but an empty span is also accepted (optional arguments).
+void CheckOptionalSize(const char* function, const char* argument, size_t size,
+                       size_t expected, const char* formula);
+
+/// 1 ≤ seq.steps ≤ max_steps and 1 ≤ seq.batch ≤ max_batch.
+void CheckSequence(const char* function, SequenceShape seq, size_t max_steps,
+                   size_t max_batch);
+
+/// Every value finite (no NaN, no ±inf).
+void CheckFinite(const char* function, const char* argument,
+                 std::span<const float> values);
+
+/// Two parameter sets (model vs gradients, model vs workspace) agree.
+void CheckSameDims(const char* function, const char* argument, const Dims& got,
+                   const Dims& expected);
+
+}  // namespace elman::internal
+
+#endif  // ELMAN_SRC_VALIDATE_H_

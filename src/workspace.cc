@@ -1,0 +1,55 @@
+#include "elman/error.h"
+#include "src/validate.h"
+#include "src/workspace_impl.h"
+
+namespace elman {
+namespace {
+
+Dims CheckedDims(Dims dims, size_t max_steps, size_t max_batch) {
+  internal::CheckDims("elman::Workspace", dims);
+  if (max_steps == 0) internal::Fail("elman::Workspace", "max_steps is 0");
+  if (max_batch == 0) internal::Fail("elman::Workspace", "max_batch is 0");
+  return dims;
+}
+
+}  // namespace
+
+Workspace::Impl::Impl(Dims d, size_t steps, size_t batch)
+    : dims(CheckedDims(d, steps, batch)),
+      max_steps(steps),
+      max_batch(batch),
+      x(steps * batch * d.input),
+      pre_hidden(steps * batch * d.hidden),
+      hidden((steps + 1) * batch * d.hidden),
+      pre_output(steps * batch * d.output),
+      output_error(steps * batch * d.output),
+      delta(steps * batch * d.hidden),
+      w_transposed(d.input * d.hidden),
+      u_transposed(d.hidden * d.hidden),
+      v_transposed(d.hidden * d.output) {}
+
+Workspace::Workspace(Dims dims, size_t max_steps, size_t max_batch)
+    : impl_(std::make_unique<Impl>(dims, max_steps, max_batch)) {}
+Workspace::~Workspace() = default;
+Workspace::Workspace(Workspace&&) noexcept = default;
+Workspace& Workspace::operator=(Workspace&&) noexcept = default;
+
+Dims Workspace::dims() const { return impl_->dims; }
+size_t Workspace::max_steps() const { return impl_->max_steps; }
+size_t Workspace::max_batch() const { return impl_->max_batch; }
+SequenceShape Workspace::sequence() const { return impl_->seq; }
+
+std::span<const float> Workspace::pre_hidden() const {
+  return {impl_->pre_hidden.data(),
+          impl_->seq.steps * impl_->seq.batch * impl_->dims.hidden};
+}
+std::span<const float> Workspace::hidden() const {
+  const size_t block = impl_->seq.batch * impl_->dims.hidden;
+  return {impl_->hidden.data() + block, impl_->seq.steps * block};
+}
+std::span<const float> Workspace::pre_output() const {
+  return {impl_->pre_output.data(),
+          impl_->seq.steps * impl_->seq.batch * impl_->dims.output};
+}
+
+}  // namespace elman

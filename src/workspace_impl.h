@@ -1,0 +1,40 @@
+// What a training Workspace holds (private to the library).
+#ifndef ELMAN_SRC_WORKSPACE_IMPL_H_
+#define ELMAN_SRC_WORKSPACE_IMPL_H_
+
+#include "elman/model.h"
+#include "elman/train.h"
+#include "src/buffer.h"
+
+namespace elman {
+
+struct Workspace::Impl {
+  Impl(Dims dims, size_t max_steps, size_t max_batch);
+
+  Dims dims;
+  size_t max_steps;
+  size_t max_batch;
+  SequenceShape seq{0, 1};  // of the last successful Forward
+
+  // Stored by Forward for Backward, time-major, rows of B sequences.
+  internal::Buffer x;           // copy of x, [T][B][I]
+  internal::Buffer pre_hidden;  // ĥ, [T][B][H]
+  internal::Buffer hidden;      // [T+1][B][H]: block 0 is h0 (or zeros),
+                                // block t+1 is h(t), so H₋₁ and H are
+                                // contiguous row ranges of one matrix
+  internal::Buffer pre_output;  // ŷ, [T][B][O]
+  bool has_h0 = false;
+
+  // Scratch of Backward.
+  internal::Buffer output_error;  // E: e(t), [T][B][O]
+  internal::Buffer delta;         // Δ: grad_dense(t), then δ(t), [T][B][H]
+
+  // Weights transposed by Forward so that its products stream them by rows.
+  internal::Buffer w_transposed;  // Wᵀ, I×H
+  internal::Buffer u_transposed;  // Uᵀ, H×H
+  internal::Buffer v_transposed;  // Vᵀ, H×O
+};
+
+}  // namespace elman
+
+#endif  // ELMAN_SRC_WORKSPACE_IMPL_H_

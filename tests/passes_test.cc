@@ -1,0 +1,177 @@
+// The whole dispatched forward / loss / backward on every SIMD target compiled
+// into the library, against the double-precision reference (itself checked
+// against finite differences in reference_test.cc).
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "elman/elman.h"
+#include "gtest/gtest.h"
+#include "hwy/tests/hwy_gtest.h"
+#include "tests/test_util.h"
+
+namespace elman {
+namespace {
+
+using test::ExpectClose;
+using test::RandomVector;
+using test::Widen;
+
+struct Case {
+  Dims dims;
+  SequenceShape seq;
+  Activation f, g;
+  bool with_h0, with_dx, with_dh0, with_weights;
+};
+
+std::string Describe(const Case& c) {
+  return "I=" + std::to_string(c.dims.input) +
+         " H=" + std::to_string(c.dims.hidden) +
+         " O=" + std::to_string(c.dims.output) +
+         " T=" + std::to_string(c.seq.steps) +
+         " B=" + std::to_string(c.seq.batch) + " f=" + ActivationName(c.f) +
+         " g=" + ActivationName(c.g) + (c.with_h0 ? " h0" : "") +
+         (c.with_weights ? " weights" : "");
+}
+
+// Tolerance on ‖simd − ref‖∞ / ‖ref‖∞. Every float product of length K has
+// relative error at most K·u (u = 2⁻²⁴, Higham's γ_K bound on |a|·|b|; FMA
+// and summation order change only the constant). Backward chains T such
+// products of length H through the recurrence; with Glorot-scaled U and
+// |f'| ≤ 1 the chain does not amplify, so the error of a gradient is bounded
+// by (K + T·H)·u relative to the sizes involved. Cancellation in a sum can
+// make a quantity much smaller than its terms (db = Σ δ over T·B rows, with
+// H = 1, can nearly vanish), so each gradient's error is measured against the
+// ∞-norm of the whole gradient (dW, dU, db, dV, dc, dx, dh0 together), and
+// the forward quantities against their own ∞-norms. The sums over the T·B
+// rows of the weight gradients add T·B to the length; 16 is the margin for
+// the constants, +16 for the shortest cases.
+double Tolerance(const Case& c) {
+  const double u = std::ldexp(1.0, -24);
+  const double k = static_cast<double>(
+      std::max({c.dims.input, c.dims.hidden, c.dims.output}));
+  return 16.0 * u *
+         (k + static_cast<double>(c.seq.steps * c.dims.hidden) +
+          static_cast<double>(c.seq.steps * c.seq.batch) + 16.0);
+}
+
+void RunCase(const Case& c, uint64_t seed) {
+  SCOPED_TRACE(Describe(c) + " target=" + CurrentTarget());
+  std::mt19937_64 random(seed);
+  Model model({c.dims, c.f, c.g}, seed);
+  // Random biases too (Initialize leaves them zero).
+  auto b = RandomVector(c.dims.hidden, random, 0.5f);
+  auto cc = RandomVector(c.dims.output, random, 0.5f);
+  std::copy(b.begin(), b.end(), model.parameters().b().begin());
+  std::copy(cc.begin(), cc.end(), model.parameters().c().begin());
+
+  const size_t rows = c.seq.steps * c.seq.batch;
+  const auto x = RandomVector(rows * c.dims.input, random);
+  const auto target = RandomVector(rows * c.dims.output, random);
+  const auto h0 = c.with_h0 ? RandomVector(c.seq.batch * c.dims.hidden, random)
+                            : std::vector<float>{};
+  const auto weights =
+      c.with_weights ? RandomVector(c.seq.steps, random) : std::vector<float>{};
+
+  Workspace ws(c.dims, c.seq.steps + 1, c.seq.batch + 1);
+  std::vector<float> y(rows * c.dims.output);
+  Forward(model, x, c.seq, h0, ws, y);
+  const double loss = Loss(y, target, c.seq, c.dims.output, weights);
+  Gradients grads(c.dims);
+  std::vector<float> dx(c.with_dx ? rows * c.dims.input : 0);
+  std::vector<float> dh0(c.with_dh0 ? c.seq.batch * c.dims.hidden : 0);
+  Backward(model, target, weights, ws, {&grads, dx, dh0});
+
+  const reference::Model ref_model(model);
+  const auto ref_forward =
+      reference::Forward(ref_model, Widen(x), c.seq, Widen(h0));
+  const double ref_loss =
+      reference::Loss(ref_forward, Widen(target), Widen(weights));
+  const auto ref =
+      reference::Backward(ref_model, Widen(x), Widen(h0), ref_forward,
+                          Widen(target), Widen(weights));
+  const double tol = Tolerance(c);
+  EXPECT_NEAR(loss, ref_loss, tol * std::max(1.0, std::abs(ref_loss)));
+  ExpectClose(y, ref_forward.output, tol, "y");
+  ExpectClose(ws.pre_hidden(), ref_forward.pre_hidden, tol, "pre_hidden");
+  ExpectClose(ws.hidden(), ref_forward.hidden, tol, "hidden");
+  ExpectClose(ws.pre_output(), ref_forward.pre_output, tol, "pre_output");
+  const double gradient_norm =
+      test::MaxAbsOf({&ref.W, &ref.U, &ref.b, &ref.V, &ref.c, &ref.x, &ref.h0});
+  ExpectClose(grads.W(), ref.W, tol, "dW", gradient_norm);
+  ExpectClose(grads.U(), ref.U, tol, "dU", gradient_norm);
+  ExpectClose(grads.b(), ref.b, tol, "db", gradient_norm);
+  ExpectClose(grads.V(), ref.V, tol, "dV", gradient_norm);
+  ExpectClose(grads.c(), ref.c, tol, "dc", gradient_norm);
+  if (c.with_dx) ExpectClose(dx, ref.x, tol, "dx", gradient_norm);
+  if (c.with_dh0) ExpectClose(dh0, ref.h0, tol, "dh0", gradient_norm);
+}
+
+class PassesTest : public hwy::TestWithParamTarget {};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P(PassesTest);
+
+// Every activation pair on small shapes that are not multiples of any vector
+// width, T ∈ {1, 2, 5, 50}, B ∈ {1, 3, 8}, with and without h0, dx, dh0.
+TEST_P(PassesTest, EveryActivationPairMatchesReference) {
+  const Dims shapes[] = {{1, 1, 1}, {3, 17, 2}, {5, 33, 7}};
+  const size_t steps[] = {1, 2, 5, 50};
+  const size_t batches[] = {1, 3, 8};
+  uint64_t seed = 1;
+  for (Activation f : test::kAllActivations) {
+    for (Activation g : test::kAllActivations) {
+      for (const Dims& dims : shapes) {
+        for (size_t t : steps) {
+          for (size_t b : batches) {
+            const bool flag = (seed % 2) == 0;
+            RunCase({dims, {t, b}, f, g, flag, !flag, flag, !flag}, seed);
+            ++seed;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Larger shapes that cross every tile and vector boundary of the kernels.
+TEST_P(PassesTest, LargerShapesMatchReference) {
+  const Case cases[] = {
+      {{17, 100, 15},
+       {7, 1},
+       Activation::kTanh,
+       Activation::kIdentity,
+       true,
+       true,
+       true,
+       false},
+      {{64, 129, 31},
+       {5, 3},
+       Activation::kTanh,
+       Activation::kSigmoid,
+       false,
+       true,
+       true,
+       true},
+      {{100, 257, 64},
+       {3, 8},
+       Activation::kRelu,
+       Activation::kTanh,
+       true,
+       true,
+       true,
+       true},
+      {{2, 33, 3},
+       {50, 5},
+       Activation::kSigmoid,
+       Activation::kIdentity,
+       true,
+       true,
+       true,
+       false},
+  };
+  uint64_t seed = 1000;
+  for (const Case& c : cases) RunCase(c, seed++);
+}
+
+}  // namespace
+}  // namespace elman

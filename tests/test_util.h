@@ -1,0 +1,72 @@
+// Shared helpers for the whole-pass tests: random inputs, widening to double,
+// and a tolerance check relative to a quantity's size.
+#ifndef ELMAN_TESTS_TEST_UTIL_H_
+#define ELMAN_TESTS_TEST_UTIL_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "elman/elman.h"
+#include "gtest/gtest.h"
+
+namespace elman::test {
+
+inline std::vector<float> RandomVector(size_t n, std::mt19937_64& random,
+                                       float scale = 1.0f) {
+  std::uniform_real_distribution<float> uniform(-scale, scale);
+  std::vector<float> v(n);
+  for (float& value : v) value = uniform(random);
+  return v;
+}
+
+inline std::vector<double> Widen(std::span<const float> v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+inline double MaxAbs(const std::vector<double>& v) {
+  double m = 0.0;
+  for (double value : v) m = std::max(m, std::abs(value));
+  return m;
+}
+
+/// max_i |got[i] − want[i]| / max(max_i |want[i]|, floor): the error relative
+/// to the size of the whole quantity (a gradient's ∞-norm), so that entries
+/// that are tiny by cancellation are not judged on their own scale.
+inline double RelativeError(std::span<const float> got,
+                            const std::vector<double>& want,
+                            double floor = 1e-6) {
+  double error = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    error = std::max(error, std::abs(static_cast<double>(got[i]) - want[i]));
+  }
+  return error / std::max(MaxAbs(want), floor);
+}
+
+/// ∞-norm of several quantities taken together (e.g. the whole gradient).
+inline double MaxAbsOf(std::initializer_list<const std::vector<double>*> all) {
+  double m = 0.0;
+  for (const auto* v : all) m = std::max(m, MaxAbs(*v));
+  return m;
+}
+
+/// Checks RelativeError(got, want, scale) ≤ tolerance, where `scale` is the
+/// size the error is judged against (0: want's own ∞-norm).
+inline void ExpectClose(std::span<const float> got,
+                        const std::vector<double>& want, double tolerance,
+                        const std::string& what, double scale = 0.0) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  EXPECT_LE(RelativeError(got, want, std::max(scale, 1e-6)), tolerance) << what;
+}
+
+inline constexpr Activation kAllActivations[] = {
+    Activation::kTanh, Activation::kSigmoid, Activation::kRelu,
+    Activation::kIdentity};
+
+}  // namespace elman::test
+
+#endif  // ELMAN_TESTS_TEST_UTIL_H_

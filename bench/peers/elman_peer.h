@@ -1,0 +1,33 @@
+// elman itself and its double-precision reference as implementations of the
+// problem in peer_problem.h, plus the reference's results as the ground truth
+// of the agreement check.
+#ifndef ELMAN_BENCH_PEERS_ELMAN_PEER_H_
+#define ELMAN_BENCH_PEERS_ELMAN_PEER_H_
+
+#include <memory>
+#include <vector>
+
+#include "bench/peers/peer_problem.h"
+
+namespace elman::bench {
+
+/// elman::Forward/Loss/Backward on the dispatched SIMD path. Infer runs
+/// elman::Stream (the inference path, keeping only h) if `stream_inference`,
+/// else the training Forward (which stores ĥ, h, ŷ for Backward).
+std::unique_ptr<Peer> MakeElmanPeer(const PeerProblem& problem,
+                                    bool stream_inference);
+
+/// elman::reference (double, textbook loops, allocates on every call).
+std::unique_ptr<Peer> MakeReferencePeer(const PeerProblem& problem);
+
+/// The reference's results in double, unrounded.
+struct ReferenceResult {
+  double loss = 0.0;
+  std::vector<double> y;  ///< [T][B][O]
+  std::vector<double> dW, dU, db, dV, dc;
+};
+ReferenceResult RunReference(const PeerProblem& problem);
+
+}  // namespace elman::bench
+
+#endif  // ELMAN_BENCH_PEERS_ELMAN_PEER_H_

@@ -1,0 +1,311 @@
+// elman_bench_peers: elman side by side with the implementations a user would
+// otherwise pick (DESIGN.md §3, §6) — Eigen written two ways, oneDNN's vanilla
+// RNN primitive, libtorch — on the same inputs, single-threaded.
+//
+// Before any timing, every implementation runs once per shape and its loss,
+// inference output y and gradients dW, dU, db, dV, dc are compared with the
+// double-precision elman::reference; any disagreement aborts the program.
+// --check_only runs just that check (for CI).
+//
+// Benchmarks: TrainStep/<impl>/I:../H:../O:../T:../B:.. (forward + loss +
+// backward) and Forward/<impl>/... (the implementation's cheapest inference
+// path). Counters: GFLOP/s with forward = 2·T·B·H·(I+H+O) flops and a train
+// step counted as 3× forward (peer_problem.h), and ns_per_step = time per
+// iteration / T (one time step of all B sequences).
+//
+// This file is built with the project's flags (no -march): it runs elman
+// through its dispatched public API; the peers' files carry -O3 -march=native.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bench/peers/elman_peer.h"
+#include "bench/peers/peer_problem.h"
+#include "elman/elman.h"
+#ifdef ELMAN_HAVE_EIGEN
+#include "bench/peers/eigen_rnn.h"
+#endif
+#ifdef ELMAN_HAVE_ONEDNN
+#include "bench/peers/onednn_rnn.h"
+#endif
+#ifdef ELMAN_HAVE_TORCH
+#include "bench/peers/torch_rnn.h"
+#endif
+
+namespace elman::bench {
+namespace {
+
+// (I, H, O, T, B): latency shapes (B = 1), then throughput shapes.
+constexpr PeerShape kShapes[] = {
+    {1, 32, 1, 25, 1},       {16, 64, 16, 100, 1},   {64, 128, 64, 100, 1},
+    {128, 256, 128, 100, 1}, {256, 512, 256, 50, 1}, {64, 128, 64, 100, 32},
+    {256, 512, 256, 50, 64},
+};
+
+// The double reference is timed only up to this many forward flops (one of
+// its train steps at (256,512,256,50,64) takes seconds).
+constexpr double kReferenceMaxForwardFlops = 1e9;
+
+// Agreement tolerance, on max |got − reference| / ‖reference‖∞ per quantity.
+// Float rounding through a T-step recurrence with |tanh'| ≤ 1 and
+// Glorot-scaled U grows about like √(T·K)·2⁻²⁴ (K = the longest dot product);
+// at T ≤ 100 and K ≤ 512 that is ~1e-5, and 1e-6…1e-5 is what is measured.
+// 1e-3 leaves a wide margin for the peers' own summation orders and fast
+// tanh, yet catches the classic BPTT bugs: a dropped grad_dense or carry
+// term at one step changes a gradient by ~1/T ≥ 1e-2, and oneDNN's one-step-
+// off diff_weights_iter (DESIGN.md §6) by O(1).
+constexpr double kTolerance = 1e-3;
+
+constexpr uint64_t kSeed = 20240607;
+
+// The shared inputs: Glorot weights (elman::Model::Initialize), small random
+// biases, x and Y uniform in [−1, 1).
+PeerProblem MakeProblem(const PeerShape& s) {
+  Model model(Config{{s.input, s.hidden, s.output}}, kSeed);
+  std::mt19937_64 random(kSeed + s.hidden * 131 + s.batch);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  const auto draw = [&](size_t n, float scale) {
+    std::vector<float> v(n);
+    for (float& value : v) value = scale * uniform(random);
+    return v;
+  };
+  const Parameters& w = model.parameters();
+  PeerProblem p;
+  p.shape = s;
+  p.W.assign(w.W().begin(), w.W().end());
+  p.U.assign(w.U().begin(), w.U().end());
+  p.V.assign(w.V().begin(), w.V().end());
+  p.b = draw(s.hidden, 0.1f);
+  p.c = draw(s.output, 0.1f);
+  p.x = draw(s.rows() * s.input, 1.0f);
+  p.target = draw(s.rows() * s.output, 1.0f);
+  return p;
+}
+
+struct Implementation {
+  const char* name;
+  const char* label;  // shown beside every result
+  bool train, infer;  // which benchmarks it takes part in
+  std::function<std::unique_ptr<Peer>(const PeerProblem&)> make;
+};
+
+std::vector<Implementation> Implementations() {
+  std::vector<Implementation> all = {
+      {"elman", "dispatched SIMD; Forward: elman::Stream", true, true,
+       [](const PeerProblem& p) {
+         return MakeElmanPeer(p, /*stream_inference=*/true);
+       }},
+      {"elman_forward", "training Forward (stores for Backward)", false, true,
+       [](const PeerProblem& p) {
+         return MakeElmanPeer(p, /*stream_inference=*/false);
+       }},
+  };
+#ifdef ELMAN_HAVE_EIGEN
+  all.push_back({"eigen_per_step", "Eigen 3.4, per-step loop", true, true,
+                 MakeEigenPerStepPeer});
+  all.push_back({"eigen_hoisted", "Eigen 3.4, GEMMs hoisted (DESIGN 3)", true,
+                 true, MakeEigenHoistedPeer});
+#endif
+#ifdef ELMAN_HAVE_ONEDNN
+  all.push_back({"onednn", "oneDNN vanilla_rnn; dense layer in Eigen; 1 thread",
+                 true, true, MakeOneDnnPeer});
+#endif
+#ifdef ELMAN_HAVE_TORCH
+  all.push_back({"torch", "libtorch nn::RNN+Linear, autograd; 1 thread", true,
+                 true, MakeTorchPeer});
+#endif
+  return all;
+}
+
+// max |got − want| / max(‖want‖∞, tiny).
+template <class Want>
+double RelativeError(std::span<const float> got, const Want& want) {
+  if (got.size() != want.size()) return INFINITY;
+  double error = 0.0, norm = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    error = std::max(error, std::abs(static_cast<double>(got[i]) - want[i]));
+    norm = std::max(norm, std::abs(static_cast<double>(want[i])));
+  }
+  return error / std::max(norm, 1e-30);
+}
+
+// Runs every implementation on every shape (TrainStep twice, to catch
+// gradients that accumulate across calls, then Infer) and prints one line per
+// shape: each implementation's largest relative error over loss, y, dW, dU,
+// db, dV, dc and the quantity it was in. Returns false if any exceeds
+// kTolerance.
+bool CheckAgreement(const std::vector<Implementation>& implementations) {
+  std::printf(
+      "Agreement with elman::reference (double): max over loss, y, "
+      "dW, dU, db, dV, dc of |got - ref|_inf / |ref|_inf, "
+      "tolerance %.0e\n",
+      kTolerance);
+  bool all_ok = true;
+  for (const PeerShape& s : kShapes) {
+    const PeerProblem problem = MakeProblem(s);
+    const ReferenceResult want = RunReference(problem);
+    const std::vector<double> loss_want = {want.loss};
+
+    std::string line =
+        "I=" + std::to_string(s.input) + " H=" + std::to_string(s.hidden) +
+        " O=" + std::to_string(s.output) + " T=" + std::to_string(s.steps) +
+        " B=" + std::to_string(s.batch) + ":";
+    for (const Implementation& impl : implementations) {
+      if (!impl.train) continue;  // elman_forward: same TrainStep as elman
+      std::unique_ptr<Peer> peer = impl.make(problem);
+      peer->TrainStep();
+      peer->TrainStep();
+      peer->Infer();
+      const PeerResult got = peer->Result();
+      const float loss_got[] = {static_cast<float>(got.loss)};
+      const struct {
+        const char* what;
+        double error;
+      } errors[] = {
+          {"loss", RelativeError(loss_got, loss_want)},
+          {"y", RelativeError(peer->InferOutput(), want.y)},
+          {"dW", RelativeError(got.dW, want.dW)},
+          {"dU", RelativeError(got.dU, want.dU)},
+          {"db", RelativeError(got.db, want.db)},
+          {"dV", RelativeError(got.dV, want.dV)},
+          {"dc", RelativeError(got.dc, want.dc)},
+      };
+      const auto* worst = &errors[0];
+      for (const auto& e : errors) {
+        // A NaN error is the worst of all and stays so.
+        if (std::isnan(worst->error)) break;
+        if (std::isnan(e.error) || e.error > worst->error) worst = &e;
+      }
+      const bool ok = worst->error <= kTolerance;  // false for NaN
+      all_ok = all_ok && ok;
+      char cell[128];
+      std::snprintf(cell, sizeof(cell), "  %s %.1e(%s)%s", impl.name,
+                    worst->error, worst->what, ok ? "" : " FAIL");
+      line += cell;
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  std::printf("Agreement: %s\n", all_ok ? "all ok" : "FAILED");
+  std::fflush(stdout);
+  return all_ok;
+}
+
+void SetCounters(benchmark::State& state, const PeerShape& s, double flops) {
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  // (T · 1e-9 · iterations / seconds)⁻¹ = nanoseconds per time step.
+  state.counters["ns_per_step"] =
+      benchmark::Counter(static_cast<double>(s.steps) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate |
+                             benchmark::Counter::kInvert);
+}
+
+PeerShape ShapeOf(const benchmark::State& state) {
+  return {
+      static_cast<size_t>(state.range(0)), static_cast<size_t>(state.range(1)),
+      static_cast<size_t>(state.range(2)), static_cast<size_t>(state.range(3)),
+      static_cast<size_t>(state.range(4))};
+}
+
+// Everything but the timed loop (problem, peer construction) is untimed.
+void Run(benchmark::State& state, const Implementation& impl, bool train) {
+  const PeerShape shape = ShapeOf(state);
+  const std::unique_ptr<Peer> peer = impl.make(MakeProblem(shape));
+  for (auto _ : state) {
+    if (train) {
+      peer->TrainStep();
+    } else {
+      peer->Infer();
+    }
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, shape,
+              train ? TrainStepFlops(shape) : ForwardFlops(shape));
+  state.SetLabel(impl.label);
+}
+
+void Register(const Implementation& impl, bool train) {
+  const std::string name =
+      std::string(train ? "TrainStep/" : "Forward/") + impl.name;
+  auto* b = benchmark::RegisterBenchmark(
+      name.c_str(),
+      [impl, train](benchmark::State& state) { Run(state, impl, train); });
+  b->ArgNames({"I", "H", "O", "T", "B"})->Unit(benchmark::kMicrosecond);
+  b->UseRealTime();
+  const bool is_reference = std::strcmp(impl.name, "reference") == 0;
+  for (const PeerShape& s : kShapes) {
+    if (is_reference && ForwardFlops(s) > kReferenceMaxForwardFlops) continue;
+    b->Args({static_cast<int64_t>(s.input), static_cast<int64_t>(s.hidden),
+             static_cast<int64_t>(s.output), static_cast<int64_t>(s.steps),
+             static_cast<int64_t>(s.batch)});
+  }
+}
+
+// libgomp (used by oneDNN and libtorch) reads OMP_NUM_THREADS once, in a
+// constructor that runs when the library is loaded, i.e. before main: a
+// setenv in main alone comes too late (measured: omp_get_max_threads() stays
+// at the core count). So the very first thing main does, before any oneDNN
+// or libtorch call, is setenv("OMP_NUM_THREADS", "1") and, if it was not
+// already 1, re-execute this program with it.
+void EnsureSingleThreaded(char** argv) {
+  const char* threads = std::getenv("OMP_NUM_THREADS");
+  if (threads != nullptr && std::strcmp(threads, "1") == 0) return;
+  setenv("OMP_NUM_THREADS", "1", /*overwrite=*/1);
+  execv("/proc/self/exe", argv);
+  std::fprintf(stderr,
+               "elman_bench_peers: could not re-execute with "
+               "OMP_NUM_THREADS=1; run it with that set\n");
+  std::exit(2);
+}
+
+}  // namespace
+}  // namespace elman::bench
+
+int main(int argc, char** argv) {
+  using namespace elman::bench;  // NOLINT(build/namespaces)
+  EnsureSingleThreaded(argv);
+  bool check_only = false;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--check_only") == 0) {
+      check_only = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  std::vector<Implementation> implementations = Implementations();
+  std::printf("elman target %s; OMP_NUM_THREADS=1 (single thread)\n",
+              elman::CurrentTarget().c_str());
+  if (!CheckAgreement(implementations)) return 1;
+  if (check_only) return 0;
+
+  implementations.push_back({"reference", "double, textbook loops; allocates",
+                             true, true, MakeReferencePeer});
+  for (const Implementation& impl : implementations) {
+    if (impl.train) Register(impl, /*train=*/true);
+  }
+  for (const Implementation& impl : implementations) {
+    if (impl.infer) Register(impl, /*train=*/false);
+  }
+  benchmark::AddCustomContext("threads", "1 (OMP_NUM_THREADS=1)");
+  benchmark::AddCustomContext("elman_target", elman::CurrentTarget());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,260 @@
+// The register-blocked product behind every matrix product of the passes;
+// its contract is in src/kernels/gemm-inl.h. Compiled once per SIMD target.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/gemm.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// Must come after foreach_target.h.
+#include <algorithm>
+#include <cstddef>
+
+#include "hwy/highway.h"
+#include "src/kernels/activation-inl.h"
+#include "src/kernels/gemm-inl.h"
+#include "src/kernels/partial-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+namespace gemm_detail {
+
+// Register budget: 32 vector registers on AVX-512, 16 on AVX2/SSE4 and NEON.
+// A tile of kRows × kVecs accumulators plus kVecs loaded B vectors and one
+// broadcast must fit.
+#if HWY_TARGET <= HWY_AVX3 || HWY_TARGET == HWY_SCALAR
+inline constexpr size_t kMaxVecs = 4;  // 4×4 tile: 16 + 4 + 1 registers
+#else
+inline constexpr size_t kMaxVecs = 2;  // 4×2 tile: 8 + 2 + 1 registers
+#endif
+inline constexpr size_t kMaxRows = 4;
+// A single-row tile (matrix-vector) may be twice as wide.
+inline constexpr size_t kMaxVecsOneRow = 2 * kMaxVecs;
+
+// Independent accumulator sets along K: enough that rows·vecs·splits ≥ 8
+// FMA chains are in flight (2 FMA/cycle × 4 cycles latency).
+constexpr size_t KSplits(size_t rows, size_t vecs) {
+  const size_t chains = rows * vecs;
+  return chains >= 8 ? 1 : chains >= 4 ? 2 : 4;
+}
+
+// Which part of a tile's work one call does: the K range and whether it
+// starts from args.init (first block) or from C. Blocks before the last are
+// run with the plain kStore epilogue, so C holds raw sums between blocks.
+struct KBlock {
+  size_t begin, end;
+  bool first, last;
+};
+
+template <size_t kRows, size_t kVecs, GemmEpilogue kEpilogue,
+          Activation kActivation, class D>
+HWY_INLINE void Tile(D d, const GemmArgs& args, size_t row0, size_t col0,
+                     KBlock block) {
+  using V = hn::Vec<D>;
+  constexpr size_t kSplits = KSplits(kRows, kVecs);
+  const size_t lanes = hn::Lanes(d);
+  const size_t cols = std::min(args.n - col0, kVecs * lanes);
+  // Valid lanes of vector v of this tile (only the last may be partial).
+  auto valid = [&](size_t v) { return std::min(lanes, cols - v * lanes); };
+
+  // Every loop over the accumulators is fully unrolled: an accumulator array
+  // indexed by a runtime loop anywhere would be kept in memory by the
+  // compiler, and every FMA would then go through a store.
+  V acc[kSplits][kRows][kVecs];
+#pragma GCC unroll 4
+  for (size_t s = 0; s < kSplits; ++s) {
+#pragma GCC unroll 8
+    for (size_t r = 0; r < kRows; ++r) {
+#pragma GCC unroll 8
+      for (size_t v = 0; v < kVecs; ++v) acc[s][r][v] = hn::Zero(d);
+    }
+  }
+  const GemmInit init = block.first ? args.init : GemmInit::kAccumulate;
+  if (init == GemmInit::kAccumulate) {
+#pragma GCC unroll 8
+    for (size_t r = 0; r < kRows; ++r) {
+      const float* c_row = args.c + (row0 + r) * args.ldc + col0;
+#pragma GCC unroll 8
+      for (size_t v = 0; v < kVecs; ++v) {
+        acc[0][r][v] = LoadPartial(d, c_row + v * lanes, valid(v));
+      }
+    }
+  } else if (init == GemmInit::kBias) {
+#pragma GCC unroll 8
+    for (size_t v = 0; v < kVecs; ++v) {
+      const V bias = LoadPartial(d, args.bias + col0 + v * lanes, valid(v));
+#pragma GCC unroll 8
+      for (size_t r = 0; r < kRows; ++r) acc[0][r][v] = bias;
+    }
+  }
+
+  const float* HWY_RESTRICT a = args.a + row0 * args.a_row;
+  const float* HWY_RESTRICT b = args.b + col0;
+  const size_t a_row = args.a_row, a_col = args.a_col, ldb = args.ldb;
+  // One k: kVecs loads of B row k, kRows broadcasts of A(·, k), and
+  // kRows·kVecs FMAs into accumulator set `split`.
+  auto multiply_add = [&](size_t split, size_t k) HWY_ATTR {
+    const float* HWY_RESTRICT b_row = b + k * ldb;
+    V b_vec[kVecs];
+#pragma GCC unroll 8
+    for (size_t v = 0; v < kVecs; ++v) {
+      b_vec[v] = hn::LoadU(d, b_row + v * lanes);
+    }
+#pragma GCC unroll 8
+    for (size_t r = 0; r < kRows; ++r) {
+      const V a_broadcast = hn::Set(d, a[r * a_row + k * a_col]);
+#pragma GCC unroll 8
+      for (size_t v = 0; v < kVecs; ++v) {
+        acc[split][r][v] = hn::MulAdd(a_broadcast, b_vec[v], acc[split][r][v]);
+      }
+    }
+  };
+  size_t k = block.begin;
+  for (; k + kSplits <= block.end; k += kSplits) {
+#pragma GCC unroll 4
+    for (size_t s = 0; s < kSplits; ++s) multiply_add(s, k + s);
+  }
+  for (; k < block.end; ++k) multiply_add(0, k);
+    // Fixed summation order: results are bit-identical run to run.
+#pragma GCC unroll 4
+  for (size_t s = 1; s < kSplits; ++s) {
+#pragma GCC unroll 8
+    for (size_t r = 0; r < kRows; ++r) {
+#pragma GCC unroll 8
+      for (size_t v = 0; v < kVecs; ++v) {
+        acc[0][r][v] = hn::Add(acc[0][r][v], acc[s][r][v]);
+      }
+    }
+  }
+
+#pragma GCC unroll 8
+  for (size_t r = 0; r < kRows; ++r) {
+    float* c_row = args.c + (row0 + r) * args.ldc + col0;
+    const size_t extra = (row0 + r) * args.ld_extra + col0;
+#pragma GCC unroll 8
+    for (size_t v = 0; v < kVecs; ++v) {
+      V z = acc[0][r][v];
+      if constexpr (kEpilogue == GemmEpilogue::kTimesDerivative) {
+        const V pre =
+            LoadPartial(d, args.pre_activation + extra + v * lanes, valid(v));
+        z = hn::Mul(z, Derivative<kActivation>(d, pre));
+      }
+      StorePartial(d, z, c_row + v * lanes, valid(v));
+      if constexpr (kEpilogue == GemmEpilogue::kStoreAndActivate) {
+        StorePartial(d, Activate<kActivation>(d, z),
+                     args.activated + extra + v * lanes, valid(v));
+      }
+    }
+  }
+}
+
+// Runtime (rows, vecs) → the Tile specialised for them.
+template <size_t kRows, GemmEpilogue kEpilogue, Activation kActivation, class D>
+HWY_INLINE void TileWithVecs(D d, const GemmArgs& args, size_t row0,
+                             size_t col0, size_t vecs, KBlock block) {
+  constexpr size_t kLimit = kRows == 1 ? kMaxVecsOneRow : kMaxVecs;
+  switch (vecs) {
+    case 1:
+      return Tile<kRows, 1, kEpilogue, kActivation>(d, args, row0, col0, block);
+    case 2:
+      return Tile<kRows, HWY_MIN(2, kLimit), kEpilogue, kActivation>(
+          d, args, row0, col0, block);
+    case 3:
+      return Tile<kRows, HWY_MIN(3, kLimit), kEpilogue, kActivation>(
+          d, args, row0, col0, block);
+    case 4:
+      return Tile<kRows, HWY_MIN(4, kLimit), kEpilogue, kActivation>(
+          d, args, row0, col0, block);
+    default:
+      if constexpr (kLimit > 4) {
+        if (vecs == 6) {
+          return Tile<kRows, 6, kEpilogue, kActivation>(d, args, row0, col0,
+                                                        block);
+        }
+        return Tile<kRows, kLimit, kEpilogue, kActivation>(d, args, row0, col0,
+                                                           block);
+      }
+  }
+}
+
+template <GemmEpilogue kEpilogue, Activation kActivation, class D>
+HWY_INLINE void TileWithRows(D d, const GemmArgs& args, size_t row0,
+                             size_t rows, size_t col0, size_t vecs,
+                             KBlock block) {
+  switch (rows) {
+    case 1:
+      return TileWithVecs<1, kEpilogue, kActivation>(d, args, row0, col0, vecs,
+                                                     block);
+    case 2:
+      return TileWithVecs<2, kEpilogue, kActivation>(d, args, row0, col0, vecs,
+                                                     block);
+    case 3:
+      return TileWithVecs<3, kEpilogue, kActivation>(d, args, row0, col0, vecs,
+                                                     block);
+    default:
+      return TileWithVecs<4, kEpilogue, kActivation>(d, args, row0, col0, vecs,
+                                                     block);
+  }
+}
+
+// The loops around the tiles. Column panels are outermost; within a panel
+// K is cut into blocks of kBlockK so that the panel's slice of B (kBlockK ×
+// kMaxVecs vectors: 32 KiB on AVX-512) stays in L1 while every row tile of
+// the panel streams past it. A single row tile (M ≤ 4, the matrix-vector
+// case of the recurrence) reads each element of B once and needs no blocks.
+inline constexpr size_t kBlockK = 128;
+
+template <GemmEpilogue kEpilogue, Activation kActivation>
+HWY_INLINE void GemmSpecialised(const GemmArgs& args) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t block_k = args.m > kMaxRows ? kBlockK : HWY_MAX(args.k, 1);
+  for (size_t col0 = 0; col0 < args.n;) {
+    const size_t vecs_left = (args.n - col0 + lanes - 1) / lanes;
+    // Panel width: as wide as the widest tile its rows may use. 5 and 7
+    // vectors have no tile of their own: take 4 or 6 and leave the rest to
+    // the next panel, so that only a tile's last vector is partial.
+    const size_t max_vecs = args.m == 1 ? kMaxVecsOneRow : kMaxVecs;
+    size_t vecs = std::min(max_vecs, vecs_left);
+    if (vecs == 5 || vecs == 7) --vecs;
+    for (size_t k0 = 0; k0 < args.k || k0 == 0; k0 += block_k) {
+      const KBlock block{k0, std::min(args.k, k0 + block_k), k0 == 0,
+                         k0 + block_k >= args.k};
+      for (size_t row0 = 0; row0 < args.m; row0 += kMaxRows) {
+        const size_t rows = std::min(kMaxRows, args.m - row0);
+        if (block.last) {
+          TileWithRows<kEpilogue, kActivation>(d, args, row0, rows, col0, vecs,
+                                               block);
+        } else {
+          TileWithRows<GemmEpilogue::kStore, Activation::kIdentity>(
+              d, args, row0, rows, col0, vecs, block);
+        }
+      }
+      if (args.k == 0) break;
+    }
+    col0 += vecs * lanes;
+  }
+}
+
+}  // namespace gemm_detail
+
+void Gemm(const GemmArgs& args) {
+  using gemm_detail::GemmSpecialised;
+  switch (args.epilogue) {
+    case GemmEpilogue::kStore:
+      return GemmSpecialised<GemmEpilogue::kStore, Activation::kIdentity>(args);
+    case GemmEpilogue::kStoreAndActivate:
+      return WithActivation(args.activation, [&](auto tag) {
+        GemmSpecialised<GemmEpilogue::kStoreAndActivate, decltype(tag)::value>(
+            args);
+      });
+    case GemmEpilogue::kTimesDerivative:
+      return WithActivation(args.activation, [&](auto tag) {
+        GemmSpecialised<GemmEpilogue::kTimesDerivative, decltype(tag)::value>(
+            args);
+      });
+  }
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();

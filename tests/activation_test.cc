@@ -1,0 +1,232 @@
+// The activation kernels of src/kernels/activation-inl.h on every compiled
+// SIMD target: Activate and Derivative per vector against the formulas in
+// double (ulp bounds for the values, absolute bounds for the derivatives, see
+// tests/kernel_test_util.h), and the array ops on every length at every
+// misalignment, with canaries after the end and in place.
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/kernel_test_util.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/activation_test.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "hwy/tests/test_util-inl.h"
+#include "src/kernels/activation-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman {
+namespace HWY_NAMESPACE {
+namespace {
+
+namespace kt = ::elman::kernel_test;
+using kt::GuardedMatrix;
+
+// The sweep: every 2⁻¹⁰ over [-20, 20], then the special values: signed
+// zeros, subnormal, tiny and huge magnitudes, the points where sigmoid's cap
+// on e^−z and float's exp range bite (±87, ±88, ±89, ±100), and ±∞.
+std::vector<float> SweepInputs() {
+  std::vector<float> z;
+  for (int i = -20 * 1024; i <= 20 * 1024; ++i) z.push_back(i / 1024.0f);
+  const float big = std::numeric_limits<float>::max();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float s : {1.0f, -1.0f}) {
+    for (float v : {0.0f, 1e-40f, 1e-30f, 1e-7f, 1e-3f, 17.0f, 18.7f, 19.0f,
+                    87.0f, 88.0f, 89.0f, 100.0f, 1e10f, 1e30f, big, inf}) {
+      z.push_back(s * v);
+    }
+  }
+  return z;
+}
+
+// Applies the per-vector op `op(d, v)` to z in whole vectors (z is padded
+// with zeros to a multiple of the vector length; the padding is dropped).
+template <class Op>
+std::vector<float> PerVector(const std::vector<float>& z, Op op) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const size_t padded = (z.size() + lanes - 1) / lanes * lanes;
+  std::vector<float> in(z), out(padded);
+  in.resize(padded, 0.0f);
+  for (size_t i = 0; i < padded; i += lanes) {
+    hn::StoreU(op(d, hn::LoadU(d, in.data() + i)), d, out.data() + i);
+  }
+  out.resize(z.size());
+  return out;
+}
+
+// The largest error found in a sweep, as a multiple of the tolerance, with
+// the input that produced it.
+struct Worst {
+  double ratio = 0.0;
+  float z = 0.0f;
+  double got = 0.0, want = 0.0, tolerance = 0.0;
+
+  void Update(float zi, double got_i, double want_i, double tolerance_i) {
+    double error = std::abs(got_i - want_i);
+    if (std::isinf(want_i) && got_i == want_i) error = 0.0;
+    if (std::isnan(error)) error = std::numeric_limits<double>::infinity();
+    const double r = tolerance_i > 0.0 ? error / tolerance_i
+                     : error > 0.0     ? std::numeric_limits<double>::infinity()
+                                       : 0.0;
+    if (r > ratio || (std::isinf(r) && !std::isinf(ratio))) {
+      ratio = r, z = zi, got = got_i, want = want_i, tolerance = tolerance_i;
+    }
+  }
+  std::string Describe(const char* what, Activation a) const {
+    std::ostringstream s;
+    s.precision(9);
+    s << what << " " << kt::Name(a) << " at z=" << z << ": got " << got
+      << ", want " << want << ", tolerance " << tolerance << " ("
+      << hwy::TargetName(HWY_TARGET) << ")";
+    return s.str();
+  }
+};
+
+void TestActivateVector() {
+  const std::vector<float> z = SweepInputs();
+  for (Activation a : kt::kActivations) {
+    std::vector<float> got;
+    WithActivation(a, [&](auto tag) {
+      got = PerVector(z, [](auto d, auto v) {
+        return Activate<decltype(tag)::value>(d, v);
+      });
+    });
+    Worst worst;
+    for (size_t i = 0; i < z.size(); ++i) {
+      const double want = kt::ActivateRef(a, z[i]);
+      worst.Update(z[i], got[i], want, kt::ActivationTolerance(a, want));
+    }
+    EXPECT_LE(worst.ratio, 1.0) << worst.Describe("Activate", a);
+  }
+}
+
+void TestDerivativeVector() {
+  const std::vector<float> z = SweepInputs();
+  for (Activation a : kt::kActivations) {
+    std::vector<float> got;
+    WithActivation(a, [&](auto tag) {
+      got = PerVector(z, [](auto d, auto v) {
+        return Derivative<decltype(tag)::value>(d, v);
+      });
+    });
+    Worst worst;
+    for (size_t i = 0; i < z.size(); ++i) {
+      worst.Update(z[i], got[i], kt::DerivativeRef(a, z[i]),
+                   kt::DerivativeTolerance(a));
+    }
+    EXPECT_LE(worst.ratio, 1.0) << worst.Describe("Derivative", a);
+  }
+  // relu'(0) is pinned to 0 (include/elman/model.h, DESIGN.md §5), for both
+  // signed zeros; the smallest positive input already has slope 1.
+  const std::vector<float> at_zero = {0.0f, -0.0f, 1e-45f, -1e-45f};
+  const std::vector<float> relu = PerVector(at_zero, [](auto d, auto v) {
+    return Derivative<Activation::kRelu>(d, v);
+  });
+  EXPECT_EQ(relu[0], 0.0f);
+  EXPECT_EQ(relu[1], 0.0f);
+  EXPECT_EQ(relu[2], 1.0f);
+  EXPECT_EQ(relu[3], 0.0f);
+}
+
+// Inputs for the array ops: uniform in [-6, 6] with exact zeros mixed in.
+void FillInputs(GuardedMatrix& m, size_t n, std::mt19937_64& random) {
+  m.FillRandom(random, -6.0f, 6.0f);
+  for (size_t i = 0; i < n; i += 5) m.at(0, i) = 0.0f;
+}
+
+// Which array op a sweep runs.
+enum class ArrayOp { kActivate, kActivateInPlace, kDerivative, kMultiply };
+
+// Runs `op` on every length and misalignment: input and output start at
+// independent offsets 0..3 floats past an aligned address, the output sits
+// between canaries, and the input has NaN past its end (never to be read).
+void SweepArrayOp(ArrayOp op) {
+  std::mt19937_64 random(12345);
+  for (Activation a : kt::kActivations) {
+    for (size_t n : kt::kLengths) {
+      for (size_t offset = 0; offset < 16; ++offset) {
+        const size_t in_offset = offset % 4, out_offset = offset / 4;
+        SCOPED_TRACE(std::string(kt::Name(a)) + " n=" + std::to_string(n) +
+                     " offsets " + std::to_string(in_offset) + "," +
+                     std::to_string(out_offset));
+        GuardedMatrix in(1, n, n, in_offset, 0, kt::kNaN);
+        GuardedMatrix out(1, n, n, out_offset);
+        FillInputs(in, n, random);
+        GuardedMatrix& target = op == ArrayOp::kActivateInPlace ? in : out;
+        std::vector<float> before(n);
+        if (op == ArrayOp::kMultiply) out.FillRandom(random, -2.0f, 2.0f);
+        for (size_t i = 0; i < n; ++i) before[i] = out.at(0, i);
+        std::vector<float> z(in.data(), in.data() + n);
+
+        switch (op) {
+          case ArrayOp::kActivate:
+            ActivateArray(a, in.data(), out.data(), n);
+            break;
+          case ArrayOp::kActivateInPlace:
+            ActivateArray(a, in.data(), in.data(), n);
+            break;
+          case ArrayOp::kDerivative:
+            DerivativeArray(a, in.data(), out.data(), n);
+            break;
+          case ArrayOp::kMultiply:
+            MultiplyByDerivative(a, in.data(), out.data(), n);
+            break;
+        }
+
+        Worst worst;
+        for (size_t i = 0; i < n; ++i) {
+          const double got = target.at(0, i);
+          if (op == ArrayOp::kActivate || op == ArrayOp::kActivateInPlace) {
+            const double want = kt::ActivateRef(a, z[i]);
+            worst.Update(z[i], got, want, kt::ActivationTolerance(a, want));
+          } else if (op == ArrayOp::kDerivative) {
+            worst.Update(z[i], got, kt::DerivativeRef(a, z[i]),
+                         kt::DerivativeTolerance(a));
+          } else {
+            // x·a'(z): a' off by DerivativeTolerance, then one rounding.
+            const double want = before[i] * kt::DerivativeRef(a, z[i]);
+            const double tolerance =
+                std::abs(before[i]) * kt::DerivativeTolerance(a) +
+                kt::kU * std::abs(want);
+            worst.Update(z[i], got, want, tolerance);
+          }
+        }
+        EXPECT_LE(worst.ratio, 1.0) << worst.Describe("array op", a);
+        EXPECT_TRUE(out.CanariesIntact());
+        EXPECT_TRUE(in.CanariesIntact());  // the input is never written past n
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+void TestActivateArray() { SweepArrayOp(ArrayOp::kActivate); }
+void TestActivateArrayInPlace() { SweepArrayOp(ArrayOp::kActivateInPlace); }
+void TestDerivativeArray() { SweepArrayOp(ArrayOp::kDerivative); }
+void TestMultiplyByDerivative() { SweepArrayOp(ArrayOp::kMultiply); }
+
+}  // namespace
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace elman
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace elman {
+HWY_BEFORE_TEST(ActivationTest);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestActivateVector);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestDerivativeVector);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestActivateArray);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestActivateArrayInPlace);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestDerivativeArray);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestMultiplyByDerivative);
+}  // namespace elman
+#endif

@@ -1,0 +1,309 @@
+// The GEMM kernel of src/kernels/gemm-inl.h on every compiled SIMD target,
+// against plain loops in double: every shape class of the tiling (M around
+// the 4-row tile, N and K below, at and past each vector width and tile
+// width), A plain and transposed, every GemmInit and GemmEpilogue with every
+// activation, strides wider than the rows, starts misaligned by 0..3 floats,
+// NaN in the readable slack of B (lanes past N must never reach a store) and
+// canaries around C and `activated` (the kernel must write exactly M×N).
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/kernel_test_util.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/gemm_test.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "hwy/tests/test_util-inl.h"
+#include "src/kernels/gemm-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman {
+namespace HWY_NAMESPACE {
+namespace {
+
+namespace kt = ::elman::kernel_test;
+using kt::GuardedMatrix;
+using kt::kU;
+
+constexpr size_t kRowCounts[] = {1, 2, 3, 4, 5, 9};
+// Extra row-stride padding for B, C and activated/pre_activation.
+constexpr size_t kPads[] = {0, 1, 5, 16};
+// One vector of the widest target: B's last row must be readable that far.
+constexpr size_t kSlack = 16;
+
+struct GemmCase {
+  size_t m = 0, n = 0, k = 0;
+  bool a_transposed = false;
+  GemmInit init = GemmInit::kZero;
+  GemmEpilogue epilogue = GemmEpilogue::kStore;
+  Activation activation = Activation::kIdentity;
+  size_t index = 0;  // selects the misalignments and paddings
+
+  std::string Describe() const {
+    static constexpr const char* kInits[] = {"zero", "bias", "accumulate"};
+    static constexpr const char* kEpilogues[] = {"store", "activate",
+                                                 "times-derivative"};
+    std::ostringstream s;
+    s << "M=" << m << " N=" << n << " K=" << k
+      << (a_transposed ? " A transposed" : " A plain")
+      << " init=" << kInits[static_cast<int>(init)]
+      << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
+      << kt::Name(activation) << " case " << index << " ("
+      << hwy::TargetName(HWY_TARGET) << ")";
+    return s.str();
+  }
+};
+
+// Pre-activations for kTimesDerivative: |z| in [0.1, 3], either sign, so
+// that relu' is never asked for its value at 0.
+void FillPreActivations(GuardedMatrix& pre, size_t rows, size_t cols,
+                        std::mt19937_64& random) {
+  std::uniform_real_distribution<float> magnitude(0.1f, 3.0f);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) {
+      pre.at(r, c) = (random() & 1) ? magnitude(random) : -magnitude(random);
+    }
+  }
+}
+
+// The worst error of a case, as a multiple of its tolerance.
+struct Worst {
+  double ratio = 0.0;
+  size_t row = 0, col = 0;
+  double got = 0.0, want = 0.0, tolerance = 0.0;
+  void Update(size_t r, size_t c, double got_rc, double want_rc,
+              double tolerance_rc) {
+    const double error = std::abs(got_rc - want_rc);
+    double q = tolerance_rc > 0.0 ? error / tolerance_rc
+                                  : (error > 0.0 ? 1e300 : 0.0);
+    if (std::isnan(error)) q = 1e300;
+    if (q > ratio) {
+      ratio = q, row = r, col = c;
+      got = got_rc, want = want_rc, tolerance = tolerance_rc;
+    }
+  }
+  std::string Describe(const char* what) const {
+    std::ostringstream s;
+    s.precision(9);
+    s << what << "(" << row << "," << col << "): got " << got << ", want "
+      << want << ", tolerance " << tolerance;
+    return s.str();
+  }
+};
+
+void RunCase(const GemmCase& c, std::mt19937_64& random) {
+  SCOPED_TRACE(c.Describe());
+  const size_t i = c.index;
+  const size_t off_a = i % 4, off_b = i / 4 % 4, off_c = i / 16 % 4,
+               off_e = i / 64 % 4;
+  const size_t ldb = c.n + kPads[i % 4], ldc = c.n + kPads[(i + 1) % 4],
+               ld_extra = c.n + kPads[(i + 2) % 4];
+
+  // A is M×K, or stored K×M when transposed; B is K×N with a vector of
+  // readable slack after its last row. Inputs have NaN outside their region.
+  GuardedMatrix a = c.a_transposed
+                        ? GuardedMatrix(c.k, c.m, c.m, off_a, 0, kt::kNaN)
+                        : GuardedMatrix(c.m, c.k, c.k, off_a, 0, kt::kNaN);
+  GuardedMatrix b(c.k, c.n, ldb, off_b, kSlack, kt::kNaN);
+  GuardedMatrix bias(1, c.n, c.n, off_c, 0, kt::kNaN);
+  GuardedMatrix out(c.m, c.n, ldc, off_c);
+  GuardedMatrix activated(c.m, c.n, ld_extra, off_e);
+  GuardedMatrix pre(c.m, c.n, ld_extra, off_e, 0, kt::kNaN);
+  a.FillRandom(random);
+  b.FillRandom(random);
+  bias.FillRandom(random);
+  if (c.init == GemmInit::kAccumulate) out.FillRandom(random);
+  FillPreActivations(pre, c.m, c.n, random);
+  auto a_at = [&](size_t r, size_t kk) {
+    return static_cast<double>(c.a_transposed ? a.at(kk, r) : a.at(r, kk));
+  };
+  auto init_at = [&](size_t r, size_t col) -> double {
+    switch (c.init) {
+      case GemmInit::kZero:
+        return 0.0;
+      case GemmInit::kBias:
+        return bias.at(0, col);
+      case GemmInit::kAccumulate:
+        return out.at(r, col);
+    }
+    return 0.0;
+  };
+
+  // Z = init + A·B in double, and S = |init| + Σ|A||B| for the bound.
+  std::vector<double> z(c.m * c.n), s(c.m * c.n);
+  for (size_t r = 0; r < c.m; ++r) {
+    for (size_t col = 0; col < c.n; ++col) {
+      double sum = init_at(r, col), abs_sum = std::abs(sum);
+      for (size_t kk = 0; kk < c.k; ++kk) {
+        const double product = a_at(r, kk) * b.at(kk, col);
+        sum += product;
+        abs_sum += std::abs(product);
+      }
+      z[r * c.n + col] = sum;
+      s[r * c.n + col] = abs_sum;
+    }
+  }
+
+  GemmArgs args;
+  args.m = c.m, args.n = c.n, args.k = c.k;
+  args.a = a.data();
+  args.a_row = c.a_transposed ? 1 : c.k;
+  args.a_col = c.a_transposed ? c.m : 1;
+  args.b = b.data(), args.ldb = ldb;
+  args.c = out.data(), args.ldc = ldc;
+  args.init = c.init;
+  args.bias = bias.data();
+  args.epilogue = c.epilogue;
+  args.activation = c.activation;
+  if (c.epilogue == GemmEpilogue::kStoreAndActivate) {
+    args.activated = activated.data();
+  }
+  if (c.epilogue == GemmEpilogue::kTimesDerivative) {
+    args.pre_activation = pre.data();
+  }
+  args.ld_extra = ld_extra;
+  Gemm(args);
+
+  // Any order of summing K + 1 terms (K products, rounded or fused, and the
+  // init) is within γ_{K+1} ≈ (K+1)·u of S (Higham, Thm 3.1 / 4.1): the
+  // bound is (K + 2)·u·S. With K = 0 the result is init exactly.
+  const double dtol = kt::DerivativeTolerance(c.activation);
+  Worst worst_c, worst_activated;
+  for (size_t r = 0; r < c.m; ++r) {
+    for (size_t col = 0; col < c.n; ++col) {
+      const double zz = z[r * c.n + col], ss = s[r * c.n + col];
+      const double sum_tolerance = static_cast<double>(c.k + 2) * kU * ss *
+                                   static_cast<double>(c.k != 0);
+      const double got = out.at(r, col);
+      if (c.epilogue == GemmEpilogue::kTimesDerivative) {
+        // C = Z·a'(pre): Z's error times |a'| ≤ 1 + dtol, plus |Z| ≤ S
+        // times a's error, plus the rounding of the product.
+        const double d = kt::DerivativeRef(c.activation, pre.at(r, col));
+        const double want = zz * d;
+        worst_c.Update(r, col, got, want,
+                       sum_tolerance * (std::abs(d) + dtol) + ss * dtol +
+                           kU * std::abs(want));
+      } else {
+        worst_c.Update(r, col, got, zz, sum_tolerance);
+      }
+      if (c.epilogue == GemmEpilogue::kStoreAndActivate) {
+        // activated = a(C): judged against a applied to the C actually
+        // stored, so that only the activation's own error counts here.
+        const double want = kt::ActivateRef(c.activation, got);
+        worst_activated.Update(r, col, activated.at(r, col), want,
+                               kt::ActivationTolerance(c.activation, want));
+      }
+    }
+  }
+  EXPECT_LE(worst_c.ratio, 1.0) << worst_c.Describe("C");
+  EXPECT_LE(worst_activated.ratio, 1.0) << worst_activated.Describe("activated");
+  EXPECT_TRUE(out.CanariesIntact()) << "C";
+  EXPECT_TRUE(activated.CanariesIntact()) << "activated";
+}
+
+constexpr GemmInit kInits[] = {GemmInit::kZero, GemmInit::kBias,
+                               GemmInit::kAccumulate};
+
+// Runs every layout and init of (m, n, k) with the given epilogue.
+void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
+                        Activation activation, size_t& index,
+                        std::mt19937_64& random) {
+  for (bool transposed : {false, true}) {
+    for (GemmInit init : kInits) {
+      GemmCase c;
+      c.m = m, c.n = n, c.k = k;
+      c.a_transposed = transposed;
+      c.init = init;
+      c.epilogue = epilogue;
+      c.activation = activation;
+      c.index = index++;
+      RunCase(c, random);
+    }
+  }
+}
+
+// kStore on the full cross product M × N × K.
+void TestGemmStore() {
+  std::mt19937_64 random(1);
+  size_t index = 0;
+  for (size_t m : kRowCounts) {
+    for (size_t n : kt::kLengths) {
+      for (size_t k : kt::kLengths) {
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
+                           Activation::kIdentity, index, random);
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+// An epilogue with every activation on a covering set: every M with every N
+// (so M = 1 meets every N), and for each M the K cycle through all lengths.
+void SweepEpilogue(GemmEpilogue epilogue, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  size_t index = 0;
+  constexpr size_t kCount = std::size(kt::kLengths);
+  for (Activation activation : kt::kActivations) {
+    for (size_t im = 0; im < std::size(kRowCounts); ++im) {
+      for (size_t in = 0; in < kCount; ++in) {
+        for (size_t shift : {size_t{0}, size_t{5}}) {
+          const size_t k = kt::kLengths[(in + im + shift) % kCount];
+          RunLayoutsAndInits(kRowCounts[im], kt::kLengths[in], k, epilogue,
+                             activation, index, random);
+          if (::testing::Test::HasFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+void TestGemmStoreAndActivate() {
+  SweepEpilogue(GemmEpilogue::kStoreAndActivate, 2);
+}
+
+void TestGemmTimesDerivative() {
+  SweepEpilogue(GemmEpilogue::kTimesDerivative, 3);
+}
+
+// K = 0: no products, the result is init alone (then the epilogue), for
+// every M, N, init and epilogue.
+void TestGemmZeroK() {
+  std::mt19937_64 random(4);
+  size_t index = 0;
+  for (size_t m : kRowCounts) {
+    for (size_t n : kt::kLengths) {
+      RunLayoutsAndInits(m, n, 0, GemmEpilogue::kStore, Activation::kIdentity,
+                         index, random);
+      for (Activation activation : kt::kActivations) {
+        RunLayoutsAndInits(m, n, 0, GemmEpilogue::kStoreAndActivate,
+                           activation, index, random);
+        RunLayoutsAndInits(m, n, 0, GemmEpilogue::kTimesDerivative,
+                           activation, index, random);
+      }
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+}  // namespace
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace elman
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace elman {
+HWY_BEFORE_TEST(GemmTest);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmStore);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmStoreAndActivate);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmTimesDerivative);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
+}  // namespace elman
+#endif

@@ -1,0 +1,274 @@
+// The inference Stream on every SIMD target: Run is T Steps bit for bit, a
+// chunked Run is one Run bit for bit, and the outputs are eq. 7.10's — the
+// same as the training Forward and as the double-precision reference, within
+// a rounding bound; Reset, Reset(h0), hidden() and Load do what they say.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "elman/elman.h"
+#include "gtest/gtest.h"
+#include "hwy/tests/hwy_gtest.h"
+#include "tests/test_util.h"
+
+namespace elman {
+namespace {
+
+using test::ExpectClose;
+using test::RandomVector;
+using test::Widen;
+
+bool SameBytes(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Shapes that are not multiples of any vector width (H = 17, 33, 100 straddle
+// 4-, 8- and 16-lane vectors), B = 1 (the latency path) and B = 3.
+struct Case {
+  Dims dims;
+  size_t steps, batch;
+  Activation f, g;
+};
+
+std::string Describe(const Case& c) {
+  return "I=" + std::to_string(c.dims.input) +
+         " H=" + std::to_string(c.dims.hidden) +
+         " O=" + std::to_string(c.dims.output) +
+         " T=" + std::to_string(c.steps) + " B=" + std::to_string(c.batch) +
+         " f=" + ActivationName(c.f) + " g=" + ActivationName(c.g) +
+         " target=" + CurrentTarget();
+}
+
+// Every (f, g) pair once, spread over the three shapes and both batches.
+std::vector<Case> AllCases() {
+  const Dims shapes[] = {{3, 17, 2}, {5, 33, 7}, {4, 100, 3}};
+  std::vector<Case> cases;
+  size_t i = 0;
+  for (Activation f : test::kAllActivations) {
+    for (Activation g : test::kAllActivations) {
+      cases.push_back({shapes[i % 3], 7 + i % 5, i % 2 ? 3u : 1u, f, g});
+      ++i;
+    }
+  }
+  return cases;
+}
+
+// A model with random (nonzero) biases: Initialize leaves them zero.
+Model MakeModel(const Case& c, uint64_t seed) {
+  Model model({c.dims, c.f, c.g}, seed);
+  std::mt19937_64 random(seed + 100);
+  const auto b = RandomVector(c.dims.hidden, random, 0.5f);
+  const auto bias = RandomVector(c.dims.output, random, 0.5f);
+  std::copy(b.begin(), b.end(), model.parameters().b().begin());
+  std::copy(bias.begin(), bias.end(), model.parameters().c().begin());
+  return model;
+}
+
+// Tolerance on ‖got − want‖∞ / ‖want‖∞ for y and h. One step's ĥ is a dot
+// product of length K = I + H + 1 (x, h(t−1), the bias), whose float value
+// has relative error ≤ K·u (u = 2⁻²⁴, Higham's γ_K on Σ|terms|); f, g and the
+// output product (length H + 1) add their own few u. The error then rides
+// the recurrence: over T steps the errors of the steps add up (with
+// Glorot-scaled U and |f'| ≤ 1 they are not amplified on average), giving
+// T·(I + 2H + O + 2)·u against the exact result. Stream and Forward are two
+// such float computations (different association: one K = I + H product vs
+// P = XWᵀ + b plus U h), so they may differ by twice that; the reference is
+// exact to float's eyes. 4 is the margin for the per-op constants (FMA vs a
+// separate multiply and add on SSE4, the activations' few ulp). Measured
+// errors are 1–2 orders of magnitude below this bound.
+double Tolerance(const Case& c) {
+  const double u = std::ldexp(1.0, -24);
+  const double per_step =
+      static_cast<double>(c.dims.input + 2 * c.dims.hidden + c.dims.output + 2);
+  return 4.0 * 2.0 * u * static_cast<double>(c.steps) * per_step;
+}
+
+struct Inputs {
+  std::vector<float> x, h0;
+};
+
+Inputs MakeInputs(const Case& c, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  return {RandomVector(c.steps * c.batch * c.dims.input, random),
+          RandomVector(c.batch * c.dims.hidden, random, 0.9f)};
+}
+
+// y from the training Forward (with h0 unless empty), plus its last h.
+struct TrainingResult {
+  std::vector<float> y, last_hidden;
+};
+
+TrainingResult TrainingForward(const Model& model, const Case& c,
+                               const std::vector<float>& x,
+                               const std::vector<float>& h0) {
+  Workspace ws(c.dims, c.steps, c.batch);
+  TrainingResult r;
+  r.y.resize(c.steps * c.batch * c.dims.output);
+  Forward(model, x, {c.steps, c.batch}, h0, ws, r.y);
+  const auto h = ws.hidden();
+  const size_t block = c.batch * c.dims.hidden;
+  r.last_hidden.assign(h.end() - block, h.end());
+  return r;
+}
+
+// The hidden states of all sequences, [B][H].
+std::vector<float> State(const Stream& stream) {
+  const size_t h = stream.dims().hidden;
+  std::vector<float> state(stream.batch() * h);
+  for (size_t b = 0; b < stream.batch(); ++b) {
+    std::copy_n(stream.hidden(b).data(), h, state.data() + b * h);
+  }
+  return state;
+}
+
+class StreamTest : public hwy::TestWithParamTarget {};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P(StreamTest);
+
+TEST_P(StreamTest, RunEqualsStepsBitForBit) {
+  uint64_t seed = 1;
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(Describe(c));
+    const Model model = MakeModel(c, seed);
+    const Inputs in = MakeInputs(c, seed++);
+    Stream run(model, c.batch), step(model, c.batch);
+    std::vector<float> y_run(c.steps * c.batch * c.dims.output);
+    std::vector<float> y_step(y_run.size());
+    run.Run(in.x, c.steps, y_run);
+    const size_t x_step = c.batch * c.dims.input;
+    const size_t y_size = c.batch * c.dims.output;
+    for (size_t t = 0; t < c.steps; ++t) {
+      step.Step({in.x.data() + t * x_step, x_step},
+                {y_step.data() + t * y_size, y_size});
+    }
+    EXPECT_TRUE(SameBytes(y_run, y_step));
+    for (size_t b = 0; b < c.batch; ++b) {
+      EXPECT_TRUE(SameBytes(run.hidden(b), step.hidden(b))) << "b=" << b;
+    }
+  }
+}
+
+TEST_P(StreamTest, ChunkedRunEqualsOneRunBitForBit) {
+  uint64_t seed = 50;
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(Describe(c));
+    const Model model = MakeModel(c, seed);
+    const Inputs in = MakeInputs(c, seed++);
+    Stream whole(model, c.batch), chunked(model, c.batch);
+    std::vector<float> y_whole(c.steps * c.batch * c.dims.output);
+    std::vector<float> y_chunked(y_whole.size());
+    whole.Run(in.x, c.steps, y_whole);
+    // Three chunks of 1, 2 and T − 3 steps.
+    const size_t chunks[] = {1, 2, c.steps - 3};
+    size_t t = 0;
+    for (size_t n : chunks) {
+      const size_t xs = c.batch * c.dims.input, ys = c.batch * c.dims.output;
+      chunked.Run({in.x.data() + t * xs, n * xs}, n,
+                  {y_chunked.data() + t * ys, n * ys});
+      t += n;
+    }
+    ASSERT_EQ(t, c.steps);
+    EXPECT_TRUE(SameBytes(y_whole, y_chunked));
+  }
+}
+
+// From zeros and from a given h0: y equals the training Forward's and the
+// reference's, and hidden(b) equals the training Forward's last h.
+TEST_P(StreamTest, MatchesTrainingForwardAndReference) {
+  uint64_t seed = 100;
+  for (const Case& c : AllCases()) {
+    for (bool with_h0 : {false, true}) {
+      SCOPED_TRACE(Describe(c) + (with_h0 ? " h0" : ""));
+      const Model model = MakeModel(c, seed);
+      const Inputs in = MakeInputs(c, seed++);
+      const std::vector<float> h0 = with_h0 ? in.h0 : std::vector<float>{};
+      Stream stream(model, c.batch);
+      if (with_h0) stream.Reset(h0);
+      std::vector<float> y(c.steps * c.batch * c.dims.output);
+      stream.Run(in.x, c.steps, y);
+
+      const double tol = Tolerance(c);
+      const TrainingResult training = TrainingForward(model, c, in.x, h0);
+      ExpectClose(y, Widen(training.y), tol, "y vs Forward");
+      const auto ref = reference::Forward(reference::Model(model), Widen(in.x),
+                                          {c.steps, c.batch}, Widen(h0));
+      ExpectClose(y, ref.output, tol / 2, "y vs reference");
+      ExpectClose(State(stream), Widen(training.last_hidden), tol,
+                  "hidden vs Forward");
+    }
+  }
+}
+
+// Reset() restarts from zeros: after some history, Reset() then Run gives
+// exactly what a fresh stream gives; Reset(h0) exactly what Reset(h0) on a
+// fresh stream gives.
+TEST_P(StreamTest, ResetRestarts) {
+  uint64_t seed = 200;
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(Describe(c));
+    const Model model = MakeModel(c, seed);
+    const Inputs in = MakeInputs(c, seed++);
+    std::vector<float> y_used(c.steps * c.batch * c.dims.output);
+    std::vector<float> y_fresh(y_used.size());
+    Stream used(model, c.batch);
+    used.Run(in.x, c.steps, y_used);
+    used.Reset();
+    for (size_t b = 0; b < c.batch; ++b) {
+      for (float v : used.hidden(b)) ASSERT_EQ(v, 0.0f);
+    }
+    used.Run(in.x, c.steps, y_used);
+    Stream fresh(model, c.batch);
+    fresh.Run(in.x, c.steps, y_fresh);
+    EXPECT_TRUE(SameBytes(y_used, y_fresh)) << "Reset()";
+
+    used.Reset(in.h0);
+    for (size_t b = 0; b < c.batch; ++b) {
+      EXPECT_TRUE(SameBytes(used.hidden(b),
+                            {in.h0.data() + b * c.dims.hidden, c.dims.hidden}));
+    }
+    used.Run(in.x, c.steps, y_used);
+    Stream fresh_h0(model, c.batch);
+    fresh_h0.Reset(in.h0);
+    fresh_h0.Run(in.x, c.steps, y_fresh);
+    EXPECT_TRUE(SameBytes(y_used, y_fresh)) << "Reset(h0)";
+  }
+}
+
+// The constructor takes a snapshot (changing the model afterwards has no
+// effect); Load takes a new one and keeps the state.
+TEST_P(StreamTest, LoadPicksUpNewWeights) {
+  uint64_t seed = 300;
+  for (const Case& c : AllCases()) {
+    SCOPED_TRACE(Describe(c));
+    Model model = MakeModel(c, seed);
+    const Model original = model;
+    const Model other = MakeModel(c, seed + 1000);
+    const Inputs in = MakeInputs(c, seed++);
+    std::vector<float> y(c.steps * c.batch * c.dims.output);
+    std::vector<float> y_want(y.size());
+
+    Stream stream(model, c.batch);
+    stream.Run(in.x, c.steps, y);
+    model.parameters() = other.parameters();
+    Stream old_weights(original, c.batch);
+    old_weights.Reset(State(stream));
+    stream.Run(in.x, c.steps, y);
+    old_weights.Run(in.x, c.steps, y_want);
+    EXPECT_TRUE(SameBytes(y, y_want)) << "the snapshot followed the model";
+
+    stream.Load(model);
+    Stream new_weights(other, c.batch);
+    new_weights.Reset(State(stream));
+    stream.Run(in.x, c.steps, y);
+    new_weights.Run(in.x, c.steps, y_want);
+    EXPECT_TRUE(SameBytes(y, y_want)) << "Load: new weights, state kept";
+    old_weights.Run(in.x, c.steps, y_want);
+    EXPECT_FALSE(SameBytes(y, y_want)) << "Load did not change the weights";
+  }
+}
+
+}  // namespace
+}  // namespace elman

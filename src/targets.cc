@@ -14,13 +14,18 @@ namespace {
 // Targets compiled into this library (HWY_TARGETS as seen by this file, built
 // with the same flags as the kernels) that this CPU supports, best first:
 // Highway orders targets so that better ones have lower bits.
-std::vector<int64_t> AvailableTargetBits() {
-  std::vector<int64_t> bits;
-  // Ask with any mock removed: the list must not depend on UseTarget.
-  for (int64_t targets = hwy::SupportedTargets() & HWY_TARGETS; targets != 0;
-       targets &= targets - 1) {
-    bits.push_back(targets & -targets);
-  }
+// The targets this CPU supports, read once, on first use, before UseTarget
+// has restricted anything (while a target is forced, Highway's
+// SupportedTargets() reports that target alone).
+const std::vector<int64_t>& AvailableTargetBits() {
+  static const std::vector<int64_t> bits = [] {
+    std::vector<int64_t> found;
+    for (int64_t targets = hwy::SupportedTargets() & HWY_TARGETS; targets != 0;
+         targets &= targets - 1) {
+      found.push_back(targets & -targets);
+    }
+    return found;
+  }();
   return bits;
 }
 
@@ -35,7 +40,6 @@ std::vector<std::string> AvailableTargets() {
 }
 
 void UseTarget(const std::string& name) {
-  UseBestTarget();
   for (int64_t bit : AvailableTargetBits()) {
     if (name == hwy::TargetName(bit)) {
       hwy::SetSupportedTargetsForTest(bit);

@@ -43,18 +43,19 @@ void CheckOptionalSize(const char* function, const char* argument, size_t size,
 
 void CheckSequence(const char* function, SequenceShape seq, size_t max_steps,
                    size_t max_batch) {
-  const std::string prefix = std::string(function) + ": ";
+  // The prefix is built only on failure: the valid path must not allocate.
+  auto prefix = [function] { return std::string(function) + ": "; };
   if (seq.steps == 0)
-    throw Error(prefix + "steps (T) is 0, must be at least 1");
+    throw Error(prefix() + "steps (T) is 0, must be at least 1");
   if (seq.batch == 0)
-    throw Error(prefix + "batch (B) is 0, must be at least 1");
+    throw Error(prefix() + "batch (B) is 0, must be at least 1");
   if (seq.steps > max_steps) {
-    throw Error(prefix + "steps (T) is " + std::to_string(seq.steps) +
+    throw Error(prefix() + "steps (T) is " + std::to_string(seq.steps) +
                 ", the workspace holds at most max_steps = " +
                 std::to_string(max_steps));
   }
   if (seq.batch > max_batch) {
-    throw Error(prefix + "batch (B) is " + std::to_string(seq.batch) +
+    throw Error(prefix() + "batch (B) is " + std::to_string(seq.batch) +
                 ", at most " + std::to_string(max_batch) + " allowed");
   }
 }

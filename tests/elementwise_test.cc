@@ -15,7 +15,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/elementwise_test.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include "hwy/highway.h"
 #include "hwy/tests/test_util-inl.h"
 #include "src/kernels/elementwise-inl.h"
@@ -36,8 +35,8 @@ struct Worst {
   double got = 0.0, want = 0.0, tolerance = 0.0;
   void Update(size_t i, double got_i, double want_i, double tolerance_i) {
     const double error = std::abs(got_i - want_i);
-    double q = tolerance_i > 0.0 ? error / tolerance_i
-                                 : (error > 0.0 ? 1e300 : 0.0);
+    double q =
+        tolerance_i > 0.0 ? error / tolerance_i : (error > 0.0 ? 1e300 : 0.0);
     if (std::isnan(error)) q = 1e300;
     if (q > ratio) {
       ratio = q, at = i, got = got_i, want = want_i, tolerance = tolerance_i;
@@ -71,7 +70,8 @@ void TestOutputError() {
           // e = w·(g(z) − y)·g'(z). g(z) is off by eg (its ulp bound), the
           // residual r adds one rounding, g' is off by dg (absolute), and the
           // two products add one rounding each:
-          //   |Δe| ≤ |w|·[(eg + u|r|)(|g'| + dg) + |r|·dg + 2u(|r| + eg)(|g'| + dg)].
+          //   |Δe| ≤ |w|·[(eg + u|r|)(|g'| + dg) + |r|·dg + 2u(|r| + eg)(|g'| +
+          //   dg)].
           // With w = 0 the error must be exactly 0.
           Worst worst;
           const double dg = kt::DerivativeTolerance(g);
@@ -99,8 +99,7 @@ void TestOutputError() {
 
 void TestSumSquaredDifference() {
   std::mt19937_64 random(22);
-  std::vector<size_t> lengths(std::begin(kt::kLengths),
-                              std::end(kt::kLengths));
+  std::vector<size_t> lengths(std::begin(kt::kLengths), std::end(kt::kLengths));
   lengths.insert(lengths.end(), {0, 1000, 4099});
   for (size_t n : lengths) {
     for (size_t offset = 0; offset < 16; ++offset) {
@@ -120,8 +119,7 @@ void TestSumSquaredDifference() {
       // Each term r² carries ≤ 3u (the difference, the square), and any
       // order of float summation of n terms is within γ_n of Σ r²: all
       // terms are ≥ 0, so the bound is (n + 3)·u·Σ r². n = 0 gives 0.
-      EXPECT_LE(std::abs(got - want),
-                static_cast<double>(n + 3) * kU * want)
+      EXPECT_LE(std::abs(got - want), static_cast<double>(n + 3) * kU * want)
           << "got " << got << ", want " << want << " ("
           << hwy::TargetName(HWY_TARGET) << ")";
       if (::testing::Test::HasFailure()) return;
@@ -138,9 +136,9 @@ void TestColumnSums() {
       for (size_t pad : kPads) {
         const size_t ld = cols + pad;
         ++index;
-        SCOPED_TRACE("rows=" + std::to_string(rows) + " cols=" +
-                     std::to_string(cols) + " ld=" + std::to_string(ld) +
-                     " case " + std::to_string(index));
+        SCOPED_TRACE(
+            "rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
+            " ld=" + std::to_string(ld) + " case " + std::to_string(index));
         // The matrix must be readable a vector past each row's last used
         // element: 16 floats of slack after the last row; its gaps and slack
         // hold NaN, which must never reach a stored sum.

@@ -1,7 +1,8 @@
-// The GEMM kernel of src/kernels/gemm-inl.h on every compiled SIMD target,
-// against plain loops in double: every shape class of the tiling (M around
-// the 4-row tile, N and K below, at and past each vector width and tile
-// width), A plain and transposed, every GemmInit and GemmEpilogue with every
+// The GEMM kernel (contract in src/kernels/gemm-inl.h, compiled per target
+// in src/gemm.cc) on every compiled SIMD target, against plain loops in
+// double: every shape class of the tiling (M around the 4-row tile, N and K
+// below, at and past each vector width and tile width, K across the K-block
+// edges), A plain and transposed, every GemmInit and GemmEpilogue with every
 // activation, strides wider than the rows, starts misaligned by 0..3 floats,
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N).
@@ -18,7 +19,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/gemm_test.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include "hwy/highway.h"
 #include "hwy/tests/test_util-inl.h"
 #include "src/kernels/gemm-inl.h"
@@ -81,8 +81,8 @@ struct Worst {
   void Update(size_t r, size_t c, double got_rc, double want_rc,
               double tolerance_rc) {
     const double error = std::abs(got_rc - want_rc);
-    double q = tolerance_rc > 0.0 ? error / tolerance_rc
-                                  : (error > 0.0 ? 1e300 : 0.0);
+    double q =
+        tolerance_rc > 0.0 ? error / tolerance_rc : (error > 0.0 ? 1e300 : 0.0);
     if (std::isnan(error)) q = 1e300;
     if (q > ratio) {
       ratio = q, row = r, col = c;
@@ -203,7 +203,8 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     }
   }
   EXPECT_LE(worst_c.ratio, 1.0) << worst_c.Describe("C");
-  EXPECT_LE(worst_activated.ratio, 1.0) << worst_activated.Describe("activated");
+  EXPECT_LE(worst_activated.ratio, 1.0)
+      << worst_activated.Describe("activated");
   EXPECT_TRUE(out.CanariesIntact()) << "C";
   EXPECT_TRUE(activated.CanariesIntact()) << "activated";
 }
@@ -236,8 +237,8 @@ void TestGemmStore() {
   for (size_t m : kRowCounts) {
     for (size_t n : kt::kLengths) {
       for (size_t k : kt::kLengths) {
-        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
-                           Activation::kIdentity, index, random);
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
+                           index, random);
         if (::testing::Test::HasFailure()) return;
       }
     }
@@ -282,12 +283,35 @@ void TestGemmZeroK() {
       RunLayoutsAndInits(m, n, 0, GemmEpilogue::kStore, Activation::kIdentity,
                          index, random);
       for (Activation activation : kt::kActivations) {
-        RunLayoutsAndInits(m, n, 0, GemmEpilogue::kStoreAndActivate,
-                           activation, index, random);
-        RunLayoutsAndInits(m, n, 0, GemmEpilogue::kTimesDerivative,
-                           activation, index, random);
+        RunLayoutsAndInits(m, n, 0, GemmEpilogue::kStoreAndActivate, activation,
+                           index, random);
+        RunLayoutsAndInits(m, n, 0, GemmEpilogue::kTimesDerivative, activation,
+                           index, random);
       }
       if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+// K on both sides of the K-block edges of src/gemm.cc (blocks of 128 when
+// M > 4: C holds raw partial sums between blocks, and only the last block
+// may run the epilogue), with every epilogue and every activation.
+void TestGemmKBlocks() {
+  std::mt19937_64 random(5);
+  size_t index = 0;
+  for (size_t m : {size_t{4}, size_t{5}, size_t{9}}) {
+    for (size_t n : {size_t{1}, size_t{17}, size_t{64}, size_t{100}}) {
+      for (size_t k : {127, 128, 129, 255, 256, 385}) {
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
+                           index, random);
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate, activation,
+                           index, random);
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative, activation,
+                           index, random);
+        if (::testing::Test::HasFailure()) return;
+      }
     }
   }
 }
@@ -305,5 +329,6 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmStore);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmStoreAndActivate);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmTimesDerivative);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 }  // namespace elman
 #endif

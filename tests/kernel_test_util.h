@@ -22,7 +22,7 @@ namespace elman::kernel_test {
 
 /// Below, at, above and far past every vector width (4, 8, 16 floats) and
 /// the GEMM's tile widths (up to 8 vectors on a single row).
-inline constexpr size_t kLengths[] = {1,  2,  3,  7,  15, 16,
+inline constexpr size_t kLengths[] = {1,  2,  3,  7,  15,  16,
                                       17, 31, 33, 64, 100, 257};
 
 inline constexpr Activation kActivations[] = {
@@ -183,8 +183,7 @@ class GuardedMatrix {
     const ptrdiff_t begin = data_ - storage_.get();
     for (size_t i = 0; i < total_; ++i) {
       const ptrdiff_t pos = static_cast<ptrdiff_t>(i) - begin;
-      const bool inside = pos >= 0 &&
-                          static_cast<size_t>(pos) < rows_ * ld_ &&
+      const bool inside = pos >= 0 && static_cast<size_t>(pos) < rows_ * ld_ &&
                           static_cast<size_t>(pos) % ld_ < cols_;
       if (inside) continue;
       uint32_t got;

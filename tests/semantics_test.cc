@@ -61,8 +61,8 @@ std::vector<float> Flat(const Parameters& parameters) {
   return flat;
 }
 
-Result Run(const Problem& p, Workspace& ws,
-           const std::vector<float>& weights = {}) {
+Result TrainStep(const Problem& p, Workspace& ws,
+                 const std::vector<float>& weights = {}) {
   const Dims d = p.model.dims();
   const size_t rows = p.seq.steps * p.seq.batch;
   Result r;
@@ -94,7 +94,7 @@ void ExpectMatchesReference(const Problem& p,
                             const std::vector<float>& weights) {
   const Dims d = p.model.dims();
   Workspace ws(d, p.seq.steps, p.seq.batch);
-  const Result r = Run(p, ws, weights);
+  const Result r = TrainStep(p, ws, weights);
   const reference::Model model(p.model);
   const auto forward =
       reference::Forward(model, Widen(p.x), p.seq, Widen(p.h0));
@@ -129,9 +129,9 @@ TEST_P(SemanticsTest, RepeatedRunsAreBitIdentical) {
     const Problem p = MakeProblem({5, 33, 7}, Activation::kTanh,
                                   Activation::kSigmoid, {9, 3}, with_h0, 1);
     Workspace first(p.model.dims(), 9, 3), second(p.model.dims(), 12, 4);
-    const Result a = Run(p, first);
-    ExpectIdentical(a, Run(p, first));   // same workspace again
-    ExpectIdentical(a, Run(p, second));  // another, larger workspace
+    const Result a = TrainStep(p, first);
+    ExpectIdentical(a, TrainStep(p, first));   // same workspace again
+    ExpectIdentical(a, TrainStep(p, second));  // another, larger workspace
   }
 }
 
@@ -140,7 +140,7 @@ TEST_P(SemanticsTest, BackwardOverwritesItsOutputs) {
                                 Activation::kIdentity, {6, 2}, true, 2);
   const Dims d = p.model.dims();
   Workspace ws(d, 6, 2);
-  const Result once = Run(p, ws);
+  const Result once = TrainStep(p, ws);
   // Backward again on the same stored pass, into garbage-filled buffers.
   Gradients grads(d);
   std::vector<float> garbage(grads.size());
@@ -171,7 +171,7 @@ TEST_P(SemanticsTest, ManyToOneMatchesReference) {
       // The loss is the last step's alone.
       const Dims d = p.model.dims();
       Workspace ws(d, 8, batch);
-      const Result r = Run(p, ws, weights);
+      const Result r = TrainStep(p, ws, weights);
       const size_t last = 7 * batch * d.output;
       const SequenceShape one{1, batch};
       EXPECT_EQ(r.loss, Loss({r.y.data() + last, batch * d.output},
@@ -196,7 +196,7 @@ TEST_P(SemanticsTest, SingleTargetStepSweep) {
       weights[t] = 1.0f;
       ExpectMatchesReference(p, weights);
       Workspace ws(d, steps, batch);
-      const Result r = Run(p, ws, weights);
+      const Result r = TrainStep(p, ws, weights);
       const size_t row = batch * d.input;  // one step of dx
       for (size_t i = (t + 1) * row; i < r.dx.size(); ++i) {
         ASSERT_EQ(r.dx[i], 0.0f) << "dx after the target step, index " << i;
@@ -237,10 +237,10 @@ TEST_P(SemanticsTest, WorkspaceReuseAtSmallerShape) {
     const Problem small = MakeProblem(
         dims, Activation::kTanh, Activation::kIdentity, {3, 2}, with_h0, 41);
     Workspace reused(dims, 10, 4);
-    Run(large, reused);
-    const Result again = Run(small, reused);
+    TrainStep(large, reused);
+    const Result again = TrainStep(small, reused);
     Workspace fresh(dims, 3, 2);
-    ExpectIdentical(again, Run(small, fresh));
+    ExpectIdentical(again, TrainStep(small, fresh));
     EXPECT_EQ(reused.sequence().steps, 3u);
     EXPECT_EQ(reused.sequence().batch, 2u);
     EXPECT_EQ(reused.hidden().size(), 3u * 2u * dims.hidden);
@@ -261,16 +261,16 @@ TEST_P(SemanticsTest, ReluDerivativeAtZeroIsZero) {
             std::vector<float>(8, 0.5f),
             {0.25f, 0.5f, 0.75f, 1.0f},
             {1.0f, -1.0f, 0.5f, 2.0f, -0.5f, 1.5f, 0.25f, 3.0f}};
-  Parameters& w = p.model.parameters();
-  w.W()[0] = 2.0f, w.W()[1] = 1.0f;
-  w.U()[0] = 0.0f, w.U()[1] = 0.0f, w.U()[2] = 0.25f, w.U()[3] = 0.5f;
-  w.b()[0] = -1.0f, w.b()[1] = 0.25f;
-  w.V()[0] = 1.5f, w.V()[1] = -0.75f;
-  w.c()[0] = 0.125f;
+  const float weights[] = {2.0f,  1.0f,                 // W, unit 0 then 1
+                           0.0f,  0.0f,   0.25f, 0.5f,  // U, row 0 zero
+                           -1.0f, 0.25f,                // b
+                           1.5f,  -0.75f,               // V
+                           0.125f};                     // c
+  p.model.parameters().CopyFrom(weights);
   EXPECT_EQ(reference::Derivative(Activation::kRelu, 0.0), 0.0);
 
   Workspace ws(dims, seq.steps, seq.batch);
-  const Result r = Run(p, ws);
+  const Result r = TrainStep(p, ws);
   for (size_t row = 0; row < seq.steps * seq.batch; ++row) {
     ASSERT_EQ(ws.pre_hidden()[row * 2], 0.0f)
         << "ĥ₀ not exactly 0, row " << row;

@@ -68,23 +68,24 @@ Model MakeModel(const Case& c, uint64_t seed) {
   return model;
 }
 
-// Tolerance on ‖got − want‖∞ / ‖want‖∞ for y and h. One step's ĥ is a dot
-// product of length K = I + H + 1 (x, h(t−1), the bias), whose float value
-// has relative error ≤ K·u (u = 2⁻²⁴, Higham's γ_K on Σ|terms|); f, g and the
-// output product (length H + 1) add their own few u. The error then rides
-// the recurrence: over T steps the errors of the steps add up (with
-// Glorot-scaled U and |f'| ≤ 1 they are not amplified on average), giving
-// T·(I + 2H + O + 2)·u against the exact result. Stream and Forward are two
-// such float computations (different association: one K = I + H product vs
-// P = XWᵀ + b plus U h), so they may differ by twice that; the reference is
-// exact to float's eyes. 4 is the margin for the per-op constants (FMA vs a
-// separate multiply and add on SSE4, the activations' few ulp). Measured
-// errors are 1–2 orders of magnitude below this bound.
+// Tolerance on ‖got − want‖∞ / ‖want‖∞ for y and h, against the reference
+// (exact to float's eyes). One step's ĥ is a dot product of length I + H + 1
+// (x, h(t−1), the bias) and y's another of length H + 1; the errors of the T
+// steps ride the recurrence and add up (Glorot-scaled U and |f'| ≤ 1 do not
+// amplify them on average), so y(T−1) has met n = T·(I + 2H + O + 2)
+// roundings. The worst case, n·u (u = 2⁻²⁴, Higham's γ_n), is three orders
+// above what is seen; rounding errors behave as independent zero-mean
+// variables, for which |error| ≤ λ·√n·u holds with probability at least
+// 1 − 2·exp(−λ²/2) (Higham & Mary, SIAM J. Sci. Comput. 2019). λ = 8 makes a
+// spurious failure impossible in practice. Stream and Forward are two such
+// float computations with different association (one product of length
+// I + H vs P = XWᵀ + b plus U h(t−1)), so they may differ by twice that.
+// Measured on this machine over all targets: at most 0.49·√n·u against the
+// reference and 0.62·√n·u between Stream and Forward (13–16× margin).
 double Tolerance(const Case& c) {
-  const double u = std::ldexp(1.0, -24);
-  const double per_step =
-      static_cast<double>(c.dims.input + 2 * c.dims.hidden + c.dims.output + 2);
-  return 4.0 * 2.0 * u * static_cast<double>(c.steps) * per_step;
+  const double n = static_cast<double>(
+      c.steps * (c.dims.input + 2 * c.dims.hidden + c.dims.output + 2));
+  return 8.0 * std::sqrt(n) * std::ldexp(1.0, -24);
 }
 
 struct Inputs {
@@ -192,11 +193,11 @@ TEST_P(StreamTest, MatchesTrainingForwardAndReference) {
 
       const double tol = Tolerance(c);
       const TrainingResult training = TrainingForward(model, c, in.x, h0);
-      ExpectClose(y, Widen(training.y), tol, "y vs Forward");
+      ExpectClose(y, Widen(training.y), 2 * tol, "y vs Forward");
       const auto ref = reference::Forward(reference::Model(model), Widen(in.x),
                                           {c.steps, c.batch}, Widen(h0));
-      ExpectClose(y, ref.output, tol / 2, "y vs reference");
-      ExpectClose(State(stream), Widen(training.last_hidden), tol,
+      ExpectClose(y, ref.output, tol, "y vs reference");
+      ExpectClose(State(stream), Widen(training.last_hidden), 2 * tol,
                   "hidden vs Forward");
     }
   }

@@ -25,8 +25,10 @@ constexpr size_t kBatch = 8;
 // The series sin(n) for n = 0 … kSeriesLength + kSteps: windows start below
 // kSeriesLength.
 constexpr size_t kSeriesLength = 200;
-// TODO measured
-constexpr double kRequiredFactor = 1.0;
+// Measured on AVX3 with the seeds below: mean loss 0.680 -> 0.00835, a factor
+// of 81; asked: 20. (Other model seeds start lower, 0.07-0.6, and all end at
+// 0.0083, so the factor is a property of this seed, the floor below is not.)
+constexpr double kRequiredFactor = 20.0;
 
 // x(t, b) = sin(start_b + t), target(t, b) = sin(start_b + t + 1), [T][B].
 void FillWindows(const std::vector<size_t>& starts, std::vector<float>& x,
@@ -51,6 +53,19 @@ double EvaluationLoss(const Model& model, Workspace& ws,
   Forward(model, x, {kSteps, batch}, {}, ws, y);
   return Loss(y, target, {kSteps, batch}, kDims.output) /
          static_cast<double>(target.size());
+}
+
+// The first step of a window cannot be predicted: x(0) = sin k leaves the
+// sign of cos k open, so the best guess of sin(k + 1) = sin k cos 1 +
+// cos k sin 1 is sin k cos 1, and its loss ½ (sin 1 cos k)² is left however
+// well the model learns. Mean over the windows' T·B samples.
+double FirstStepFloor(const std::vector<size_t>& starts) {
+  double floor = 0.0;
+  for (size_t k : starts) {
+    const double miss = std::sin(1.0) * std::cos(static_cast<double>(k));
+    floor += 0.5 * miss * miss;
+  }
+  return floor / static_cast<double>(kSteps * starts.size());
 }
 
 // θ −= rate · ∇θ, tensor by tensor.
@@ -104,11 +119,14 @@ TEST(TrainingTest, SineWaveLossFalls) {
                              .count();
   RecordProperty("initial_loss", std::to_string(initial));
   RecordProperty("final_loss", std::to_string(final_loss));
-  std::printf("sine wave: mean loss %.5f -> %.5f (x%.1f) in %.3f s on %s\n",
-              initial, final_loss, initial / final_loss, seconds,
-              CurrentTarget().c_str());
+  std::printf(
+      "sine wave: mean loss %.5f -> %.5f (x%.1f, floor %.5f) in %.3f s on %s\n",
+      initial, final_loss, initial / final_loss, FirstStepFloor(eval_starts),
+      seconds, CurrentTarget().c_str());
   EXPECT_TRUE(std::isfinite(final_loss));
   EXPECT_LT(final_loss * kRequiredFactor, initial);
+  // Measured 1.26× the floor (0.00663): the rest of the sequence is learnt.
+  EXPECT_LT(final_loss, 2.0 * FirstStepFloor(eval_starts));
   EXPECT_LT(seconds, 2.0);
 }
 

@@ -61,8 +61,10 @@ struct PeerResult {
 };
 
 /// One implementation of the problem. The constructor (in each peer's factory)
-/// does every allocation, layout conversion and primitive creation; TrainStep
-/// and Infer are what the benchmarks time.
+/// does all the set-up a user would do once — layout conversion, buffers,
+/// primitive creation — so that TrainStep and Infer, which the benchmarks
+/// time, do only per-step work (libtorch's autograd and the double reference
+/// still allocate inside: that is how they run).
 class Peer {
  public:
   virtual ~Peer() = default;

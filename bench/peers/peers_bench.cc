@@ -10,7 +10,7 @@
 // Benchmarks: TrainStep/<impl>/I:../H:../O:../T:../B:.. (forward + loss +
 // backward) and Forward/<impl>/... (the implementation's cheapest inference
 // path). Counters: GFLOP/s with forward = 2·T·B·H·(I+H+O) flops and a train
-// step counted as 3× forward (peer_problem.h), and ns_per_step = time per
+// step counted as 3× forward (peer_problem.h), and ns_per_step = CPU time per
 // iteration / T (one time step of all B sequences).
 //
 // This file is built with the project's flags (no -march): it runs elman
@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
@@ -60,12 +61,13 @@ constexpr double kReferenceMaxForwardFlops = 1e9;
 
 // Agreement tolerance, on max |got − reference| / ‖reference‖∞ per quantity.
 // Float rounding through a T-step recurrence with |tanh'| ≤ 1 and
-// Glorot-scaled U grows about like √(T·K)·2⁻²⁴ (K = the longest dot product);
-// at T ≤ 100 and K ≤ 512 that is ~1e-5, and 1e-6…1e-5 is what is measured.
-// 1e-3 leaves a wide margin for the peers' own summation orders and fast
-// tanh, yet catches the classic BPTT bugs: a dropped grad_dense or carry
-// term at one step changes a gradient by ~1/T ≥ 1e-2, and oneDNN's one-step-
-// off diff_weights_iter (DESIGN.md §6) by O(1).
+// Glorot-scaled U grows about like √(T·K)·2⁻²⁴ (K = the longest dot product):
+// at T ≤ 100 and K ≤ 512 about 1e-5; measured here, 4e-7…3e-6 for every
+// implementation. 1e-3 leaves a wide margin for the peers' own summation
+// orders and fast tanh, yet catches the classic BPTT bugs: a carry Uᵀ δ(t+1)
+// dropped at one step gave errors of 5e-2…4e-1, not zeroing oneDNN's
+// accumulating gradients ≥ 1, and src_iter left empty (DESIGN.md §6) 1.3…2.7
+// in dU (each tried on a copy of these files).
 constexpr double kTolerance = 1e-3;
 
 constexpr uint64_t kSeed = 20240607;
@@ -243,7 +245,9 @@ void Register(const Implementation& impl, bool train) {
       name.c_str(),
       [impl, train](benchmark::State& state) { Run(state, impl, train); });
   b->ArgNames({"I", "H", "O", "T", "B"})->Unit(benchmark::kMicrosecond);
-  b->UseRealTime();
+  // CPU time (the default), not wall time: everything runs on this one
+  // thread (OMP_NUM_THREADS=1), and on a shared machine wall time also counts
+  // the time other processes hold the core.
   const bool is_reference = std::strcmp(impl.name, "reference") == 0;
   for (const PeerShape& s : kShapes) {
     if (is_reference && ForwardFlops(s) > kReferenceMaxForwardFlops) continue;
@@ -251,6 +255,23 @@ void Register(const Implementation& impl, bool train) {
              static_cast<int64_t>(s.output), static_cast<int64_t>(s.steps),
              static_cast<int64_t>(s.batch)});
   }
+}
+
+// libtorch's CPU GEMMs go to the system BLAS (Debian: whichever library the
+// libblas.so.3 alternative names). The netlib reference BLAS makes its train
+// step 16× slower at (256,512,256,50,64) than OpenBLAS does (measured), so
+// the context says which one this process has mapped.
+std::string LoadedBlas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const size_t path = line.find('/');
+    if (path != std::string::npos &&
+        line.find("libblas.so", path) != std::string::npos) {
+      return line.substr(path);
+    }
+  }
+  return "none mapped";
 }
 
 // libgomp (used by oneDNN and libtorch) reads OMP_NUM_THREADS once, in a
@@ -305,6 +326,9 @@ int main(int argc, char** argv) {
   }
   benchmark::AddCustomContext("threads", "1 (OMP_NUM_THREADS=1)");
   benchmark::AddCustomContext("elman_target", elman::CurrentTarget());
+#ifdef ELMAN_HAVE_TORCH
+  benchmark::AddCustomContext("torch_blas", LoadedBlas());
+#endif
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -36,6 +36,7 @@ struct Options {
 struct Tally {
   double max_error = 0.0;
   double worst_ratio = 0.0;  // max over cases of error / tolerance
+  double worst_error = 0.0;  // the error of that case
   std::string worst_case;
   bool pass() const { return worst_ratio <= 1.0; }
 };
@@ -101,7 +102,7 @@ void PrintTable(const std::vector<std::string>& targets,
     }
     PrintLine(line);
   }
-  line = Format("%-10s", "err/tol");
+  line = Format("%-10s", "error/tol");
   for (const auto& tally : tallies) {
     double worst = 0.0;
     for (const Tally& t : tally) worst = std::max(worst, t.worst_ratio);
@@ -121,7 +122,7 @@ void PrintTable(const std::vector<std::string>& targets,
       }
       if (tally.pass()) continue;
       std::printf("FAIL %s %s: error %.3g = %.3g x tolerance, worst at %s\n",
-                  targets[t].c_str(), kQuantityNames[q], tally.max_error,
+                  targets[t].c_str(), kQuantityNames[q], tally.worst_error,
                   tally.worst_ratio, tally.worst_case.c_str());
     }
   }
@@ -166,6 +167,7 @@ int Run(const Options& options) {
         tally.max_error = std::max(tally.max_error, errors[q]);
         if (errors[q] / tolerance > tally.worst_ratio) {
           tally.worst_ratio = errors[q] / tolerance;
+          tally.worst_error = errors[q];
           tally.worst_case = Describe(c);
         }
       }
@@ -186,15 +188,15 @@ int Run(const Options& options) {
   }
   if (!options.quiet) {
     std::printf(
-        "elman_verify: SIMD vs elman::reference (double), %zu cases per "
-        "target, seed %llu\n"
-        "error: max|simd - ref| / scale; scale = max(|c| + |V| |h|) for y,\n"
-        "  |L| + max(|c| + |V| |h|) * sum w|y - Y| for the loss, and for "
-        "dW..dh0 the\n"
-        "  whole gradient's max|ref|, or more where it is ill-conditioned "
-        "(verify_cases.cc)\n"
-        "tolerance per case: 16*u*(max(I,H,O) + T*H + T*B + 16), u = 2^-24;"
-        " here %.2e .. %.2e\n",
+        "elman_verify: every SIMD target vs elman::reference (double), %zu "
+        "cases each, seed %llu\n"
+        "error = max|simd - ref| / scale; scale = max(|V| |h| + |c|) for y,\n"
+        "  |L| + max(|V| |h| + |c|) * sum w|y - Y| for the loss, max|ref| of "
+        "the whole\n"
+        "  gradient (dW..dh0; at least that with g' := 1) for the gradients\n"
+        "tolerance per case = 16 u (max(I,H,O) + T*H + T*B + 16), u = 2^-24: "
+        "%.2e .. %.2e\n"
+        "error/tol: the largest ratio over all cases of a target\n",
         options.cases, static_cast<unsigned long long>(options.seed),
         min_tolerance, max_tolerance);
     PrintTable(targets, tallies);

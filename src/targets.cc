@@ -12,11 +12,10 @@ namespace elman {
 namespace {
 
 // Targets compiled into this library (HWY_TARGETS as seen by this file, built
-// with the same flags as the kernels) that this CPU supports, best first:
-// Highway orders targets so that better ones have lower bits.
-// The targets this CPU supports, read once, on first use, before UseTarget
-// has restricted anything (while a target is forced, Highway's
-// SupportedTargets() reports that target alone).
+// with the same flags as the kernels) that this CPU supports, best first
+// (Highway gives better targets lower bits). Read once, on first use, before
+// UseTarget has restricted anything: while a target is forced, Highway's
+// SupportedTargets() reports that target alone.
 const std::vector<int64_t>& AvailableTargetBits() {
   static const std::vector<int64_t> bits = [] {
     std::vector<int64_t> found;

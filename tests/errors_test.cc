@@ -98,7 +98,7 @@ void ExpectSameState(const WorkspaceState& before, const WorkspaceState& now) {
 }
 
 // I=3, H=5, O=2; the workspace holds T ≤ 4, B ≤ 2 and a stored valid pass of
-// T = 3, B = 2 with h0, so that a wrongly partial write would show.
+// T = 3, B = 2 with h0 (the shape Backward's arguments are checked against).
 class TrainErrorsTest : public ::testing::Test {
  protected:
   TrainErrorsTest()
@@ -118,14 +118,22 @@ class TrainErrorsTest : public ::testing::Test {
   }
 
   // Forward with one argument spoilt must throw, leave y and the workspace.
+  // The workspace first gets a pass of another shape (T = 2, B = 1, no h0),
+  // so that storing any part of the rejected call (its T, B, x or h0) shows.
   void ExpectForwardError(std::span<const float> x, SequenceShape seq,
                           std::span<const float> h0, std::span<float> y,
                           const std::vector<std::string>& needles) {
+    const SequenceShape stored_seq{2, 1};
+    const std::vector<float> stored_x(2 * dims_.input, 0.375f);
+    const std::vector<float> stored_target(2 * dims_.output, -0.5f);
+    std::vector<float> stored_y(stored_target.size());
+    Forward(model_, stored_x, stored_seq, {}, ws_, stored_y);
+    const WorkspaceState stored = Observe(model_, ws_, stored_target);
     FillSentinel(y);
     const std::vector<float> y_before(y.begin(), y.end());
     ExpectError([&] { Forward(model_, x, seq, h0, ws_, y); }, needles);
     EXPECT_TRUE(SameBytes(y, y_before)) << "y was written";
-    ExpectSameState(before_, Observe(model_, ws_, target_));
+    ExpectSameState(stored, Observe(model_, ws_, stored_target));
   }
 
   // Backward with one argument spoilt must throw and leave every output.

@@ -60,6 +60,14 @@ double ScaledError(std::span<const float> got, const std::vector<double>& want,
   return error / std::max(scale, 1e-6);
 }
 
+// |bias| + Σ_j |a_j b_j|: the size of the terms of the dot product a·b + bias,
+// which bounds its float error (Higham: relative γ_n of this, not of the sum).
+double TermsSize(const double* a, const double* b, size_t n, double bias) {
+  double size = std::abs(bias);
+  for (size_t j = 0; j < n; ++j) size += std::abs(a[j] * b[j]);
+  return size;
+}
+
 // ŷ = V h + c (eq. 7.10) is a dot product: its float error is bounded
 // relative to |V| |h| + |c| (Higham), not to |ŷ|, which cancellation can make
 // tiny (with O = B = T = 1 there is a single output); |g'| ≤ 1 carries the
@@ -71,11 +79,8 @@ double OutputScale(const reference::Model& model,
   double scale = 0.0;
   for (size_t r = 0; r < rows; ++r) {
     for (size_t o = 0; o < O; ++o) {
-      double sum = std::abs(model.c[o]);
-      for (size_t j = 0; j < H; ++j) {
-        sum += std::abs(model.V[o * H + j] * forward.hidden[r * H + j]);
-      }
-      scale = std::max(scale, sum);
+      scale = std::max(scale, TermsSize(&model.V[o * H], &forward.hidden[r * H],
+                                        H, model.c[o]));
     }
   }
   return scale;
@@ -103,13 +108,8 @@ bool NearReluKink(const reference::Model& model, const std::vector<double>& x,
       // ĥ = W x + U h(t−1) + b; h(t−1) is h0 for the first B rows.
       const double* h_prev = r < B ? &h0[r * H] : h - B * H;
       for (size_t i = 0; i < H; ++i) {
-        double size = std::abs(model.b[i]);
-        for (size_t j = 0; j < I; ++j) {
-          size += std::abs(model.W[i * I + j] * x[r * I + j]);
-        }
-        for (size_t j = 0; j < H; ++j) {
-          size += std::abs(model.U[i * H + j] * h_prev[j]);
-        }
+        const double size = TermsSize(&model.W[i * I], &x[r * I], I, 0.0) +
+                            TermsSize(&model.U[i * H], h_prev, H, model.b[i]);
         if (std::abs(forward.pre_hidden[r * H + i]) < kMargin * size) {
           return true;
         }
@@ -117,9 +117,7 @@ bool NearReluKink(const reference::Model& model, const std::vector<double>& x,
     }
     if (model.output_activation == Activation::kRelu) {
       for (size_t o = 0; o < O; ++o) {
-        double size = std::abs(model.c[o]);
-        for (size_t j = 0; j < H; ++j)
-          size += std::abs(model.V[o * H + j] * h[j]);
+        const double size = TermsSize(&model.V[o * H], h, H, model.c[o]);
         if (std::abs(forward.pre_output[r * O + o]) < kMargin * size) {
           return true;
         }

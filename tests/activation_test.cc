@@ -176,6 +176,10 @@ void SweepArrayOp(ArrayOp op) {
             DerivativeArray(a, in.data(), out.data(), n);
             break;
           case ArrayOp::kMultiply:
+            // Its input is the activation's output a(z) (the stored h).
+            for (size_t i = 0; i < n; ++i) {
+              in.at(0, i) = static_cast<float>(kt::ActivateRef(a, z[i]));
+            }
             MultiplyByDerivative(a, in.data(), out.data(), n);
             break;
         }
@@ -190,11 +194,13 @@ void SweepArrayOp(ArrayOp op) {
             worst.Update(z[i], got, kt::DerivativeRef(a, z[i]),
                          kt::DerivativeTolerance(a));
           } else {
-            // x·a'(z): a' off by DerivativeTolerance, then one rounding.
-            const double want = before[i] * kt::DerivativeRef(a, z[i]);
+            // x·a'(z) from a(z): 1 − a² without FMA rounds a² (≤ u·a² ≤ u)
+            // and the difference, a(1 − a) rounds twice: a' is within 2u
+            // absolute; then the product's rounding.
+            const double want =
+                before[i] * kt::DerivativeFromOutputRef(a, in.at(0, i));
             const double tolerance =
-                std::abs(before[i]) * kt::DerivativeTolerance(a) +
-                kt::kU * std::abs(want);
+                2.0 * kt::kU * std::abs(before[i]) + kt::kU * std::abs(want);
             worst.Update(z[i], got, want, tolerance);
           }
         }

@@ -5,7 +5,8 @@
 // edges), A plain and transposed, every GemmInit and GemmEpilogue with every
 // activation, strides wider than the rows, starts misaligned by 0..3 floats,
 // NaN in the readable slack of B (lanes past N must never reach a store) and
-// canaries around C and `activated` (the kernel must write exactly M×N).
+// canaries around C and `activated` (the kernel must write exactly M×N);
+// packed panels of B (M ≥ 16) against the same cases unpacked.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -18,6 +19,7 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/gemm_test.cc"
+#include "hwy/aligned_allocator.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/tests/test_util-inl.h"
@@ -33,7 +35,7 @@ using kt::GuardedMatrix;
 using kt::kU;
 
 constexpr size_t kRowCounts[] = {1, 2, 3, 4, 5, 9};
-// Extra row-stride padding for B, C and activated/pre_activation.
+// Extra row-stride padding for B, C and activated/activation_output.
 constexpr size_t kPads[] = {0, 1, 5, 16};
 // One vector of the widest target: B's last row must be readable that far.
 constexpr size_t kSlack = 16;
@@ -44,7 +46,8 @@ struct GemmCase {
   GemmInit init = GemmInit::kZero;
   GemmEpilogue epilogue = GemmEpilogue::kStore;
   Activation activation = Activation::kIdentity;
-  size_t index = 0;  // selects the misalignments and paddings
+  size_t index = 0;     // selects the misalignments and paddings
+  bool packed = false;  // gives the kernel a pack buffer
 
   std::string Describe() const {
     static constexpr const char* kInits[] = {"zero", "bias", "accumulate"};
@@ -55,20 +58,22 @@ struct GemmCase {
       << (a_transposed ? " A transposed" : " A plain")
       << " init=" << kInits[static_cast<int>(init)]
       << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
-      << kt::Name(activation) << " case " << index << " ("
-      << hwy::TargetName(HWY_TARGET) << ")";
+      << kt::Name(activation) << (packed ? " packed" : "") << " case " << index
+      << " (" << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
   }
 };
 
-// Pre-activations for kTimesDerivative: |z| in [0.1, 3], either sign, so
-// that relu' is never asked for its value at 0.
-void FillPreActivations(GuardedMatrix& pre, size_t rows, size_t cols,
-                        std::mt19937_64& random) {
+// For kTimesDerivative, the activation's outputs a(z) (the stored h): z
+// with |z| in [0.1, 3], either sign, so that relu' is never asked for its
+// value at 0, and a(z) rounded to float.
+void FillActivationOutputs(GuardedMatrix& outputs, Activation activation,
+                           size_t rows, size_t cols, std::mt19937_64& random) {
   std::uniform_real_distribution<float> magnitude(0.1f, 3.0f);
   for (size_t r = 0; r < rows; ++r) {
     for (size_t c = 0; c < cols; ++c) {
-      pre.at(r, c) = (random() & 1) ? magnitude(random) : -magnitude(random);
+      const double z = (random() & 1) ? magnitude(random) : -magnitude(random);
+      outputs.at(r, c) = static_cast<float>(kt::ActivateRef(activation, z));
     }
   }
 }
@@ -115,12 +120,12 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
   GuardedMatrix bias(1, c.n, c.n, off_c, 0, kt::kNaN);
   GuardedMatrix out(c.m, c.n, ldc, off_c);
   GuardedMatrix activated(c.m, c.n, ld_extra, off_e);
-  GuardedMatrix pre(c.m, c.n, ld_extra, off_e, 0, kt::kNaN);
+  GuardedMatrix activation_output(c.m, c.n, ld_extra, off_e, 0, kt::kNaN);
   a.FillRandom(random);
   b.FillRandom(random);
   bias.FillRandom(random);
   if (c.init == GemmInit::kAccumulate) out.FillRandom(random);
-  FillPreActivations(pre, c.m, c.n, random);
+  FillActivationOutputs(activation_output, c.activation, c.m, c.n, random);
   auto a_at = [&](size_t r, size_t kk) {
     return static_cast<double>(c.a_transposed ? a.at(kk, r) : a.at(r, kk));
   };
@@ -166,15 +171,22 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     args.activated = activated.data();
   }
   if (c.epilogue == GemmEpilogue::kTimesDerivative) {
-    args.pre_activation = pre.data();
+    args.activation_output = activation_output.data();
   }
   args.ld_extra = ld_extra;
+  // Filled with NaN: nothing the kernel did not pack may reach C.
+  auto pack = hwy::AllocateAligned<float>(kGemmPackFloats);
+  if (c.packed) {
+    std::fill_n(pack.get(), kGemmPackFloats, kt::kNaN);
+    args.pack = pack.get();
+  }
   Gemm(args);
 
   // Any order of summing K + 1 terms (K products, rounded or fused, and the
   // init) is within γ_{K+1} ≈ (K+1)·u of S (Higham, Thm 3.1 / 4.1): the
   // bound is (K + 2)·u·S. With K = 0 the result is init exactly.
-  const double dtol = kt::DerivativeTolerance(c.activation);
+  // a' from a(z): one or two roundings of a value ≤ 1.
+  const double dtol = 2.0 * kU;
   Worst worst_c, worst_activated;
   for (size_t r = 0; r < c.m; ++r) {
     for (size_t col = 0; col < c.n; ++col) {
@@ -183,9 +195,10 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
                                    static_cast<double>(c.k != 0);
       const double got = out.at(r, col);
       if (c.epilogue == GemmEpilogue::kTimesDerivative) {
-        // C = Z·a'(pre): Z's error times |a'| ≤ 1 + dtol, plus |Z| ≤ S
-        // times a's error, plus the rounding of the product.
-        const double d = kt::DerivativeRef(c.activation, pre.at(r, col));
+        // C = Z·a'(z) from a(z): Z's error times |a'| ≤ 1 + dtol, plus
+        // |Z| ≤ S times a''s error, plus the rounding of the product.
+        const double d = kt::DerivativeFromOutputRef(
+            c.activation, activation_output.at(r, col));
         const double want = zz * d;
         worst_c.Update(r, col, got, want,
                        sum_tolerance * (std::abs(d) + dtol) + ss * dtol +
@@ -215,7 +228,7 @@ constexpr GemmInit kInits[] = {GemmInit::kZero, GemmInit::kBias,
 // Runs every layout and init of (m, n, k) with the given epilogue.
 void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
                         Activation activation, size_t& index,
-                        std::mt19937_64& random) {
+                        std::mt19937_64& random, bool packed = false) {
   for (bool transposed : {false, true}) {
     for (GemmInit init : kInits) {
       GemmCase c;
@@ -225,6 +238,7 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
       c.epilogue = epilogue;
       c.activation = activation;
       c.index = index++;
+      c.packed = packed;
       RunCase(c, random);
     }
   }
@@ -312,6 +326,31 @@ void TestGemmKBlocks() {
   }
 }
 
+// Packed panels of B (M ≥ 16: several row tiles share each packed K block),
+// across panel widths, partial last vectors and K-block edges, with every
+// epilogue; the same cases unpacked must agree as well.
+void TestGemmPacked() {
+  std::mt19937_64 random(6);
+  size_t index = 0;
+  for (size_t m : {size_t{16}, size_t{17}, size_t{33}}) {
+    for (size_t n : {size_t{1}, size_t{17}, size_t{64}, size_t{100}}) {
+      for (size_t k : {size_t{1}, size_t{17}, size_t{128}, size_t{300}}) {
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        for (bool packed : {true, false}) {
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
+                             Activation::kIdentity, index, random, packed);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
+                             activation, index, random, packed);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
+                             activation, index, random, packed);
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -326,5 +365,6 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmStoreAndActivate);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmTimesDerivative);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
 }  // namespace elman
 #endif

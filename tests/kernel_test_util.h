@@ -63,6 +63,21 @@ inline double ActivateRef(Activation a, double z) {
   return 0.0;
 }
 
+/// a'(z) from a = a(z), in double: what DerivativeFromOutput computes.
+inline double DerivativeFromOutputRef(Activation activation, double a) {
+  switch (activation) {
+    case Activation::kTanh:
+      return 1.0 - a * a;
+    case Activation::kSigmoid:
+      return a * (1.0 - a);
+    case Activation::kRelu:
+      return a > 0.0 ? 1.0 : 0.0;
+    case Activation::kIdentity:
+      return 1.0;
+  }
+  return 0.0;
+}
+
 inline double DerivativeRef(Activation a, double z) {
   switch (a) {
     case Activation::kTanh: {

@@ -1,4 +1,5 @@
-// elman and elman::reference behind the Peer interface (peer_problem.h).
+// elman and elman::reference behind the Peer interface (peer_problem.h), and
+// elman::Stream behind the StreamPeer interface (stream_peer.h).
 // Built with the project's flags (no -march): elman runs through its public,
 // dispatched API, exactly as a user calls it.
 #include "bench/peers/elman_peer.h"
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "bench/peers/peer_problem.h"
+#include "bench/peers/stream_peer.h"
 #include "elman/elman.h"
 
 namespace elman::bench {
@@ -124,6 +126,21 @@ class ReferencePeer final : public Peer {
   std::vector<float> infer_y_;
 };
 
+// elman's streaming step, exactly as a user embeds it: one Stream, one Step
+// per time step.
+class ElmanStreamPeer final : public StreamPeer {
+ public:
+  explicit ElmanStreamPeer(const PeerProblem& p) : stream_(ModelOf(p), 1) {}
+
+  void Step(std::span<const float> x, std::span<float> y) override {
+    stream_.Step(x, y);
+  }
+  std::span<const float> Hidden() const override { return stream_.hidden(); }
+
+ private:
+  Stream stream_;
+};
+
 }  // namespace
 
 std::unique_ptr<Peer> MakeElmanPeer(const PeerProblem& problem,
@@ -133,6 +150,10 @@ std::unique_ptr<Peer> MakeElmanPeer(const PeerProblem& problem,
 
 std::unique_ptr<Peer> MakeReferencePeer(const PeerProblem& problem) {
   return std::make_unique<ReferencePeer>(problem);
+}
+
+std::unique_ptr<StreamPeer> MakeElmanStreamPeer(const PeerProblem& problem) {
+  return std::make_unique<ElmanStreamPeer>(problem);
 }
 
 ReferenceResult RunReference(const PeerProblem& problem) {

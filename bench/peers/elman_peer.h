@@ -1,6 +1,7 @@
 // elman itself and its double-precision reference as implementations of the
 // problem in peer_problem.h, plus the reference's results as the ground truth
-// of the agreement check.
+// of the agreement check; and elman::Stream as an implementation of the
+// streaming step of stream_peer.h.
 #ifndef ELMAN_BENCH_PEERS_ELMAN_PEER_H_
 #define ELMAN_BENCH_PEERS_ELMAN_PEER_H_
 
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "bench/peers/peer_problem.h"
+#include "bench/peers/stream_peer.h"
 
 namespace elman::bench {
 
@@ -19,6 +21,9 @@ std::unique_ptr<Peer> MakeElmanPeer(const PeerProblem& problem,
 
 /// elman::reference (double, textbook loops, allocates on every call).
 std::unique_ptr<Peer> MakeReferencePeer(const PeerProblem& problem);
+
+/// elman::Stream::Step on the dispatched SIMD path, one sequence (B = 1).
+std::unique_ptr<StreamPeer> MakeElmanStreamPeer(const PeerProblem& problem);
 
 /// The reference's results in double, unrounded.
 struct ReferenceResult {

@@ -4,14 +4,18 @@
 //
 // Before any timing, every implementation runs once per shape and its loss,
 // inference output y and gradients dW, dU, db, dV, dc are compared with the
-// double-precision elman::reference; any disagreement aborts the program.
-// --check_only runs just that check (for CI).
+// double-precision elman::reference; every streaming step implementation runs
+// kStreamInputs steps per H and its y and h at every step are compared with
+// elman::Stream's (whose y is compared with the reference). Any disagreement
+// aborts the program. --check_only runs just these checks (for CI).
 //
 // Benchmarks: TrainStep/<impl>/I:../H:../O:../T:../B:.. (forward + loss +
-// backward) and Forward/<impl>/... (the implementation's cheapest inference
-// path). Counters: GFLOP/s with forward = 2·T·B·H·(I+H+O) flops and a train
-// step counted as 3× forward (peer_problem.h), and ns_per_step = CPU time per
-// iteration / T (one time step of all B sequences).
+// backward), Forward/<impl>/... (the implementation's cheapest inference
+// path) and StreamStep/<impl>/H:.. (one streaming step of one sequence,
+// I = O = H/4, as elman_bench_passes' BM_StreamStep). Counters: GFLOP/s with
+// forward = 2·T·B·H·(I+H+O) flops (T = B = 1 for a streaming step) and a
+// train step counted as 3× forward (peer_problem.h), and ns_per_step = CPU
+// time per iteration / T (one time step of all B sequences).
 //
 // This file is built with the project's flags (no -march): it runs elman
 // through its dispatched public API; the peers' files carry -O3 -march=native.
@@ -34,12 +38,15 @@
 
 #include "bench/peers/elman_peer.h"
 #include "bench/peers/peer_problem.h"
+#include "bench/peers/stream_peer.h"
 #include "elman/elman.h"
 #ifdef ELMAN_HAVE_EIGEN
 #include "bench/peers/eigen_rnn.h"
+#include "bench/peers/eigen_stream.h"
 #endif
 #ifdef ELMAN_HAVE_ONEDNN
 #include "bench/peers/onednn_rnn.h"
+#include "bench/peers/onednn_stream.h"
 #endif
 #ifdef ELMAN_HAVE_TORCH
 #include "bench/peers/torch_rnn.h"
@@ -95,6 +102,8 @@ PeerProblem MakeProblem(const PeerShape& s) {
   p.target = draw(s.rows() * s.output, 1.0f);
   return p;
 }
+
+// ------------------------------------- training step and forward (inference)
 
 struct Implementation {
   const char* name;
@@ -257,6 +266,149 @@ void Register(const Implementation& impl, bool train) {
   }
 }
 
+// ------------------------------------------------------------ streaming step
+
+// StreamStep/<impl>/H:n, with I = O = H/4 and B = 1 (BM_StreamStep's shapes,
+// plus H = 64).
+constexpr size_t kStreamHidden[] = {32, 64, 128, 512};
+
+// The timed loop cycles through this many preallocated inputs x(t) while h
+// keeps evolving (never reset); the agreement check runs this many steps.
+constexpr size_t kStreamInputs = 16;
+
+// The weights, biases and kStreamInputs inputs of the streaming step at H.
+PeerShape StreamShape(size_t hidden) {
+  return {hidden / 4, hidden, hidden / 4, kStreamInputs, 1};
+}
+
+// What one timed iteration (one step) counts: T = B = 1.
+PeerShape OneStep(const PeerShape& s) {
+  return {s.input, s.hidden, s.output, 1, 1};
+}
+
+struct StreamImplementation {
+  const char* name;
+  const char* label;  // shown beside every result
+  std::function<std::unique_ptr<StreamPeer>(const PeerProblem&)> make;
+};
+
+// elman first: it is what the others are checked against.
+std::vector<StreamImplementation> StreamImplementations() {
+  std::vector<StreamImplementation> all = {
+      {"elman", "elman::Stream::Step, dispatched SIMD", MakeElmanStreamPeer},
+  };
+#ifdef ELMAN_HAVE_EIGEN
+  all.push_back({"eigen", "Eigen 3.4, col-major, 2 GEMVs + tanh + GEMV",
+                 MakeEigenStreamPeer});
+#endif
+#ifdef ELMAN_HAVE_ONEDNN
+  all.push_back({"onednn",
+                 "oneDNN vanilla_rnn T=1 per step; dense layer in Eigen; "
+                 "1 thread",
+                 MakeOneDnnStreamPeer});
+#endif
+  return all;
+}
+
+// y [T][O] and h [T][H] of kStreamInputs steps from h = 0, x(t) from
+// problem.x.
+struct StreamTrace {
+  std::vector<float> y, h;
+};
+
+StreamTrace TraceOf(StreamPeer& peer, const PeerProblem& problem) {
+  const size_t I = problem.shape.input, H = problem.shape.hidden,
+               O = problem.shape.output;
+  const std::span<const float> x = problem.x;
+  StreamTrace trace{std::vector<float>(kStreamInputs * O),
+                    std::vector<float>(kStreamInputs * H)};
+  for (size_t t = 0; t < kStreamInputs; ++t) {
+    peer.Step(x.subspan(t * I, I), std::span(trace.y).subspan(t * O, O));
+    const std::span<const float> h = peer.Hidden();
+    if (h.size() != H) return {};  // fails the check: sizes differ
+    std::copy(h.begin(), h.end(), trace.h.begin() + t * H);
+  }
+  return trace;
+}
+
+// Runs every streaming implementation kStreamInputs steps at every H and
+// prints one line per H: each peer's largest relative error against
+// elman::Stream over y and h of all steps, and elman's y against the double
+// reference. Returns false if any exceeds kTolerance.
+bool CheckStreamAgreement(
+    const std::vector<StreamImplementation>& implementations) {
+  std::printf(
+      "Streaming step agreement, %zu steps from h = 0: elman::Stream's y vs "
+      "elman::reference (double), each peer's y and h vs elman::Stream's, "
+      "|got - want|_inf / |want|_inf, tolerance %.0e\n",
+      kStreamInputs, kTolerance);
+  bool all_ok = true;
+  for (const size_t hidden : kStreamHidden) {
+    const PeerProblem problem = MakeProblem(StreamShape(hidden));
+    const std::unique_ptr<StreamPeer> elman = MakeElmanStreamPeer(problem);
+    const StreamTrace want = TraceOf(*elman, problem);
+    const double reference_error =
+        RelativeError(want.y, RunReference(problem).y);
+    bool ok = reference_error <= kTolerance;  // false for NaN
+    all_ok = all_ok && ok;
+    char cell[128];
+    std::snprintf(cell, sizeof(cell), "H=%zu I=O=%zu:  elman %.1e(y vs ref)%s",
+                  hidden, hidden / 4, reference_error, ok ? "" : " FAIL");
+    std::string line = cell;
+    for (const StreamImplementation& impl : implementations) {
+      if (std::strcmp(impl.name, "elman") == 0) continue;
+      const std::unique_ptr<StreamPeer> peer = impl.make(problem);
+      const StreamTrace got = TraceOf(*peer, problem);
+      const double y_error = RelativeError(got.y, want.y);
+      const double h_error = RelativeError(got.h, want.h);
+      // A NaN error is the worst of all.
+      const bool y_worst = std::isnan(y_error) || y_error >= h_error;
+      const double worst = y_worst ? y_error : h_error;
+      ok = worst <= kTolerance;  // false for NaN
+      all_ok = all_ok && ok;
+      std::snprintf(cell, sizeof(cell), "  %s %.1e(%s)%s", impl.name, worst,
+                    y_worst ? "y" : "h", ok ? "" : " FAIL");
+      line += cell;
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  std::printf("Streaming step agreement: %s\n", all_ok ? "all ok" : "FAILED");
+  std::fflush(stdout);
+  return all_ok;
+}
+
+// One step per iteration on the next of kStreamInputs inputs; h carries over
+// from iteration to iteration, as in BM_StreamStep. Set-up is untimed.
+void RunStream(benchmark::State& state, const StreamImplementation& impl) {
+  const PeerShape shape = StreamShape(static_cast<size_t>(state.range(0)));
+  const PeerProblem problem = MakeProblem(shape);
+  const std::unique_ptr<StreamPeer> peer = impl.make(problem);
+  const std::span<const float> x = problem.x;
+  std::vector<float> y(shape.output);
+  size_t t = 0;
+  for (auto _ : state) {
+    peer->Step(x.subspan(t * shape.input, shape.input), y);
+    t = (t + 1) % kStreamInputs;
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, OneStep(shape), ForwardFlops(OneStep(shape)));
+  state.SetLabel(impl.label);
+}
+
+void RegisterStream(const StreamImplementation& impl) {
+  const std::string name = std::string("StreamStep/") + impl.name;
+  auto* b = benchmark::RegisterBenchmark(
+      name.c_str(),
+      [impl](benchmark::State& state) { RunStream(state, impl); });
+  b->ArgName("H")->Unit(benchmark::kNanosecond);
+  for (const size_t hidden : kStreamHidden) {
+    b->Arg(static_cast<int64_t>(hidden));
+  }
+}
+
+// ---------------------------------------------------------- process set-up
+
 // libtorch's CPU GEMMs go to the system BLAS (Debian: whichever library the
 // libblas.so.3 alternative names). The netlib reference BLAS makes its train
 // step 16× slower at (256,512,256,50,64) than OpenBLAS does (measured), so
@@ -311,9 +463,14 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   std::vector<Implementation> implementations = Implementations();
+  const std::vector<StreamImplementation> stream_implementations =
+      StreamImplementations();
   std::printf("elman target %s; OMP_NUM_THREADS=1 (single thread)\n",
               elman::CurrentTarget().c_str());
-  if (!CheckAgreement(implementations)) return 1;
+  // Both checks run (and print) even if the first fails.
+  const bool passes_agree = CheckAgreement(implementations);
+  const bool streams_agree = CheckStreamAgreement(stream_implementations);
+  if (!passes_agree || !streams_agree) return 1;
   if (check_only) return 0;
 
   implementations.push_back({"reference", "double, textbook loops; allocates",
@@ -323,6 +480,9 @@ int main(int argc, char** argv) {
   }
   for (const Implementation& impl : implementations) {
     if (impl.infer) Register(impl, /*train=*/false);
+  }
+  for (const StreamImplementation& impl : stream_implementations) {
+    RegisterStream(impl);
   }
   benchmark::AddCustomContext("threads", "1 (OMP_NUM_THREADS=1)");
   benchmark::AddCustomContext("elman_target", elman::CurrentTarget());

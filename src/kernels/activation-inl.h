@@ -1,7 +1,11 @@
-// Activations f, g and their derivatives, per vector and per array. The
-// derivatives take the pre-activation z (DESIGN.md §1: f' and g' are evaluated
-// at the stored ĥ and ŷ): tanh'(z) = 1 − tanh²(z), sigmoid'(z) = s(1 − s),
-// relu'(z) = [z > 0] (so relu'(0) = 0), identity'(z) = 1.
+// Activations f, g and their derivatives, per vector and per array. f' and g'
+// are evaluated at the pre-activations ĥ and ŷ (DESIGN.md §1), but always
+// through the activation's own output a = a(z): tanh'(z) = 1 − a²,
+// sigmoid'(z) = a(1 − a), relu'(z) = [a > 0] = [z > 0] (so relu'(0) = 0),
+// identity'(z) = 1. The backward pass passes the h = f(ĥ) that the forward
+// stored: the same floats this target's f produced from ĥ, so f'(ĥ) comes
+// out bit for bit as if re-evaluated, without a second tanh or exp per
+// element of the reverse-time loop.
 #if defined(ELMAN_SRC_KERNELS_ACTIVATION_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_KERNELS_ACTIVATION_INL_H_
 #undef ELMAN_SRC_KERNELS_ACTIVATION_INL_H_
@@ -62,20 +66,25 @@ HWY_INLINE V Activate(D d, V z) {
   }
 }
 
+/// a'(z) from a = a(z), the activation's output at z.
 template <Activation kActivation, class D, class V>
-HWY_INLINE V Derivative(D d, V z) {
+HWY_INLINE V DerivativeFromOutput(D d, V a) {
   const V one = hn::Set(d, 1.0f);
   if constexpr (kActivation == Activation::kTanh) {
-    const V t = hn::Tanh(d, z);
-    return hn::NegMulAdd(t, t, one);
+    return hn::NegMulAdd(a, a, one);
   } else if constexpr (kActivation == Activation::kSigmoid) {
-    const V s = Sigmoid(d, z);
-    return hn::Mul(s, hn::Sub(one, s));
+    return hn::Mul(a, hn::Sub(one, a));
   } else if constexpr (kActivation == Activation::kRelu) {
-    return hn::IfThenElseZero(hn::Gt(z, hn::Zero(d)), one);
+    return hn::IfThenElseZero(hn::Gt(a, hn::Zero(d)), one);
   } else {
     return one;
   }
+}
+
+/// a'(z) at the pre-activation z.
+template <Activation kActivation, class D, class V>
+HWY_INLINE V Derivative(D d, V z) {
+  return DerivativeFromOutput<kActivation>(d, Activate<kActivation>(d, z));
 }
 
 /// out[i] = a(in[i]) for i < n. in and out may be the same array.
@@ -114,21 +123,22 @@ HWY_INLINE void DerivativeArray(Activation activation, const float* pre,
   });
 }
 
-/// inout[i] *= a'(pre[i]) for i < n: δ = dh ⊙ f'(ĥ) (eq. 7.15).
-HWY_INLINE void MultiplyByDerivative(Activation activation, const float* pre,
+/// inout[i] *= a'(z[i]) for i < n, from output[i] = a(z[i]): δ = dh ⊙ f'(ĥ)
+/// (eq. 7.15) with the stored h.
+HWY_INLINE void MultiplyByDerivative(Activation activation, const float* output,
                                      float* inout, size_t n) {
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
   WithActivation(activation, [&](auto tag) {
+    constexpr Activation kA = decltype(tag)::value;
     size_t i = 0;
     for (; i + lanes <= n; i += lanes) {
-      const auto scale =
-          Derivative<decltype(tag)::value>(d, hn::LoadU(d, pre + i));
+      const auto scale = DerivativeFromOutput<kA>(d, hn::LoadU(d, output + i));
       hn::StoreU(hn::Mul(hn::LoadU(d, inout + i), scale), d, inout + i);
     }
     if (i < n) {
       const auto scale =
-          Derivative<decltype(tag)::value>(d, LoadPartial(d, pre + i, n - i));
+          DerivativeFromOutput<kA>(d, LoadPartial(d, output + i, n - i));
       const auto value = LoadPartial(d, inout + i, n - i);
       StorePartial(d, hn::Mul(value, scale), inout + i, n - i);
     }

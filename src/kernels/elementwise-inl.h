@@ -29,9 +29,12 @@ HWY_INLINE void OutputError(Activation output_activation, const float* pre,
   const auto weight_vec = hn::Set(d, weight);
   WithActivation(output_activation, [&](auto tag) {
     constexpr Activation kG = decltype(tag)::value;
+    // g evaluated once: g'(ŷ) comes from y = g(ŷ).
     auto error_of = [&](auto z, auto y_target) HWY_ATTR {
-      const auto residual = hn::Sub(Activate<kG>(d, z), y_target);
-      return hn::Mul(hn::Mul(residual, Derivative<kG>(d, z)), weight_vec);
+      const auto y = Activate<kG>(d, z);
+      const auto residual = hn::Sub(y, y_target);
+      return hn::Mul(hn::Mul(residual, DerivativeFromOutput<kG>(d, y)),
+                     weight_vec);
     };
     size_t i = 0;
     for (; i + lanes <= n; i += lanes) {
@@ -48,31 +51,36 @@ HWY_INLINE void OutputError(Activation output_activation, const float* pre,
   });
 }
 
-/// Σ_i (y[i] − target[i])² for i < n, accumulated in float lanes and then
-/// summed across lanes in double.
+/// Σ_i (y[i] − target[i])² for i < n. Float lanes accumulate chunks of at
+/// most kChunk elements; each chunk's total is added in double, so that the
+/// error stays that of a chunk however long the sequence (one call covers a
+/// whole unweighted sequence).
 HWY_INLINE double SumSquaredDifference(const float* y, const float* target,
                                        size_t n) {
+  constexpr size_t kChunk = 1024;
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
-  auto sum0 = hn::Zero(d), sum1 = hn::Zero(d);
-  size_t i = 0;
-  for (; i + 2 * lanes <= n; i += 2 * lanes) {
-    const auto r0 = hn::Sub(hn::LoadU(d, y + i), hn::LoadU(d, target + i));
-    const auto r1 =
-        hn::Sub(hn::LoadU(d, y + i + lanes), hn::LoadU(d, target + i + lanes));
-    sum0 = hn::MulAdd(r0, r0, sum0);
-    sum1 = hn::MulAdd(r1, r1, sum1);
-  }
-  for (; i < n; i += lanes) {
-    const size_t count = std::min(lanes, n - i);
-    const auto r = hn::Sub(LoadPartial(d, y + i, count),
-                           LoadPartial(d, target + i, count));
-    sum0 = hn::MulAdd(r, r, sum0);
-  }
-  HWY_ALIGN float partial[hn::MaxLanes(d)];
-  hn::Store(hn::Add(sum0, sum1), d, partial);
   double total = 0.0;
-  for (size_t lane = 0; lane < lanes; ++lane) total += partial[lane];
+  for (size_t begin = 0; begin < n; begin += kChunk) {
+    const size_t end = std::min(n, begin + kChunk);
+    auto sum0 = hn::Zero(d), sum1 = hn::Zero(d);
+    size_t i = begin;
+    for (; i + 2 * lanes <= end; i += 2 * lanes) {
+      const auto r0 = hn::Sub(hn::LoadU(d, y + i), hn::LoadU(d, target + i));
+      const auto r1 = hn::Sub(hn::LoadU(d, y + i + lanes),
+                              hn::LoadU(d, target + i + lanes));
+      sum0 = hn::MulAdd(r0, r0, sum0);
+      sum1 = hn::MulAdd(r1, r1, sum1);
+    }
+    for (; i < end; i += lanes) {
+      const size_t count = std::min(lanes, end - i);
+      const auto r = hn::Sub(LoadPartial(d, y + i, count),
+                             LoadPartial(d, target + i, count));
+      sum0 = hn::MulAdd(r, r, sum0);
+    }
+    total += static_cast<double>(
+        hn::GetLane(hn::SumOfLanes(d, hn::Add(sum0, sum1))));
+  }
   return total;
 }
 

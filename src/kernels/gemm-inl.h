@@ -14,12 +14,29 @@
 // accumulator sets so that a small tile still has enough independent FMA
 // chains to hide their latency.
 //
+// Packing: when M spans several row tiles, each K block of a column panel of
+// B is first copied into `pack`, contiguous. Unpacked, consecutive rows of a
+// panel sit ldb floats apart; with ldb a multiple of 512 floats (2 KiB) they
+// fall into a handful of L1 sets and evict each other long before the panel
+// is reused by the next row tile.
+//
 // Memory contract (why the kernel never needs masked loads in its K loop):
 // B must stay readable for a whole vector past the last element of each row
 // it uses (elman's own buffers and Parameters keep that slack). Lanes past N
 // then hold garbage that is never stored. C, `bias`, `activated` and
-// `pre_activation` are read and written exactly: partial vectors go through
+// `activation_output` are read and written exactly: partial vectors go through
 // LoadPartial/StorePartial.
+#ifndef ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
+#define ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
+#include <cstddef>
+namespace elman {
+/// Size of the scratch (GemmArgs::pack) that Gemm copies one panel of B into:
+/// one K block (128 rows) of the widest panel of any target (4 vectors of 16
+/// floats). 32 KiB: the panel stays in L1 while the row tiles stream past it.
+inline constexpr size_t kGemmPackFloats = 128 * 64;
+}  // namespace elman
+#endif  // ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
+
 #if defined(ELMAN_SRC_KERNELS_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_KERNELS_GEMM_INL_H_
 #undef ELMAN_SRC_KERNELS_GEMM_INL_H_
@@ -47,7 +64,7 @@ enum class GemmInit {
 enum class GemmEpilogue {
   kStore,             ///< C = Z
   kStoreAndActivate,  ///< C = Z, activated = a(Z)
-  kTimesDerivative,   ///< C = Z ⊙ a'(pre_activation)
+  kTimesDerivative,   ///< C = Z ⊙ a'(z), from activation_output = a(z)
 };
 
 struct GemmArgs {
@@ -63,8 +80,13 @@ struct GemmArgs {
   GemmEpilogue epilogue = GemmEpilogue::kStore;
   Activation activation = Activation::kIdentity;
   float* activated = nullptr;  ///< for kStoreAndActivate; row stride ld_extra
-  const float* pre_activation = nullptr;  ///< for kTimesDerivative; ld_extra
+  /// for kTimesDerivative: a(z) at the pre-activations z (δ = dh ⊙ f'(ĥ)
+  /// takes the stored h = f(ĥ)); row stride ld_extra
+  const float* activation_output = nullptr;
   size_t ld_extra = 0;
+  /// kGemmPackFloats floats of scratch, 64-byte aligned, not overlapping any
+  /// operand; nullptr never packs (fine for M ≤ 4: one row tile).
+  float* pack = nullptr;
 };
 
 /// C = init + A·B with the chosen epilogue (see GemmArgs). Does nothing when

@@ -1,0 +1,102 @@
+// The GEMM kernel alone (src/kernels/gemm-inl.h), single thread, on the best
+// SIMD target of this CPU: the square 256³ product and the products the
+// passes run at the throughput shapes, with A plain or read transposed as
+// the weight-gradient sums read it. Reports "GFLOP/s" (2·M·N·K per call).
+//
+// Names: BM_Gemm/M:256/N:256/K:256/At:0/Pack:1 (At:1 = A read transposed;
+// Pack:0 = no pack buffer, B read in place: what packing buys).
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "hwy/aligned_allocator.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "bench/gemm_bench.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// Must come after foreach_target.h.
+#include "hwy/highway.h"
+#include "src/kernels/gemm-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+
+// C(m×n) = A·B with A(m×k) row-major, or stored k×m when `a_transposed`.
+void RunGemm(size_t m, size_t n, size_t k, bool a_transposed, const float* a,
+             const float* b, float* c, float* pack) {
+  GemmArgs args;
+  args.m = m;
+  args.n = n;
+  args.k = k;
+  args.a = a;
+  args.a_row = a_transposed ? 1 : k;
+  args.a_col = a_transposed ? m : 1;
+  args.b = b;
+  args.ldb = n;
+  args.c = c;
+  args.ldc = n;
+  args.pack = pack;
+  Gemm(args);
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace elman::bench {
+namespace {
+
+HWY_EXPORT(RunGemm);
+HWY_EXPORT(TargetName);
+
+void BM_Gemm(benchmark::State& state) {
+  const size_t m = static_cast<size_t>(state.range(0));
+  const size_t n = static_cast<size_t>(state.range(1));
+  const size_t k = static_cast<size_t>(state.range(2));
+  const bool a_transposed = state.range(3) != 0;
+  const bool packed = state.range(4) != 0;
+  // B rows must stay readable one vector past N (the kernel's contract).
+  const std::vector<float> a = RandomInputs(m * k, 1);
+  std::vector<float> b = RandomInputs(k * n + 16, 2);
+  std::vector<float> c(m * n);
+  auto pack = hwy::AllocateAligned<float>(kGemmPackFloats);
+  for (auto _ : state) {
+    HWY_DYNAMIC_DISPATCH(RunGemm)
+    (m, n, k, a_transposed, a.data(), b.data(), c.data(),
+     packed ? pack.get() : nullptr);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2e-9 * static_cast<double>(m * n * k),
+                         benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(HWY_DYNAMIC_DISPATCH(TargetName)());
+}
+
+// M, N, K, A transposed. The pass products at (I,H,O,T,B) = (256,512,256,50,
+// 64), T·B = 3200 rows: X·Wᵀ (and E·V), H·Vᵀ; dW = ΔᵀX, dU = ΔᵀH₋₁, dV = EᵀH.
+// At B = 1 (T·B = 50): X·Wᵀ and dU.
+BENCHMARK(BM_Gemm)
+    ->ArgNames({"M", "N", "K", "At", "Pack"})
+    ->Args({256, 256, 256, 0, 0})
+    ->Args({256, 256, 256, 0, 1})
+    ->Args({256, 256, 256, 1, 1})
+    ->Args({3200, 512, 256, 0, 1})
+    ->Args({3200, 256, 512, 0, 1})
+    ->Args({512, 256, 3200, 1, 1})
+    ->Args({512, 512, 3200, 1, 1})
+    ->Args({256, 512, 3200, 1, 1})
+    ->Args({50, 512, 256, 0, 1})
+    ->Args({512, 512, 50, 1, 1})
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace elman::bench
+
+BENCHMARK_MAIN();
+#endif  // HWY_ONCE

@@ -1,0 +1,552 @@
+#!/usr/bin/env python3
+"""Turns elman_bench_peers' JSON into Markdown tables and a bar chart.
+
+Usage:
+  plot.py --peers PEERS.json --roofline ROOFLINE.json [--gemm GEMM.json]
+          [--plot OUT.svg|OUT.png] [--time cpu|real]
+
+Prints to stdout, as Markdown for the README: one table for the training step
+(TrainStep/<impl>/I:../H:../O:../T:../B:..) and one for inference
+(Forward/<impl>/...), a row per shape and implementation, with the median
+time, GFLOP/s, the lower bound on the time and the percentage of it reached,
+and speed-ups; then, with --gemm, the GEMM kernel's GFLOP/s as a percentage
+of the FMA peak. With --plot, gnuplot draws the training-step times and the
+percentage of the bound per shape and implementation (SVG, or PNG through
+pngcairo when OUT ends in .png).
+
+Reproduce the inputs (from the repository root, Release build; the peers
+need libeigen3-dev, libdnnl-dev, libtorch-dev, each optional):
+
+  cmake --preset release -DELMAN_BUILD_PEERS=ON
+  cmake --build --preset release --target elman_bench_peers \\
+      elman_bench_roofline elman_bench_gemm
+  OMP_NUM_THREADS=1 build/release/bench/peers/elman_bench_peers \\
+      --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \\
+      --benchmark_out=peers.json --benchmark_out_format=json
+  build/release/bench/elman_bench_roofline --benchmark_min_time=0.1 \\
+      --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \\
+      --benchmark_out=roofline.json --benchmark_out_format=json
+  build/release/bench/elman_bench_gemm \\
+      --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \\
+      --benchmark_out=gemm.json --benchmark_out_format=json
+  python3 bench/plot.py --peers peers.json --roofline roofline.json \\
+      --gemm gemm.json --plot bench-plot.svg
+
+Times are the median over the repetitions, read as bench/summarize.py reads
+them (the "median" aggregate, else the median of the runs); CPU time by
+default. GFLOP/s is the benchmark's own "GFLOP/s" counter; only when that is
+missing is it computed from bench_util.h's flop counts (summarize.py's
+forward_flops / train_step_flops) and the median time.
+
+The bound is summarize.py's Roofline: each sequential product with U (or Uᵀ)
+costs the larger of its flops at the FMA peak and its 4·H² bytes at the load
+bandwidth of the cache level U fits in; every other flop is charged at the
+FMA peak. The inference table uses the same (forward) bound for every
+implementation, whether it hoists the W and V products out of the time loop
+or not.
+"""
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+
+# summarize.py sits beside this file (Python puts the script's directory on
+# sys.path). Importing it must not leave a __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+import summarize  # noqa: E402  pylint: disable=wrong-import-position
+
+# Implementations in table and legend order, with the name shown for each;
+# any other implementation in the file follows under its own name.
+DISPLAY_NAMES = {
+    "elman": "elman",
+    "elman_forward": "elman (training Forward)",
+    "eigen_per_step": "Eigen per-step",
+    "eigen_hoisted": "Eigen hoisted",
+    "onednn": "oneDNN",
+    "torch": "libtorch",
+    "reference": "reference",
+}
+
+# Bar colours of the plot, in DISPLAY_NAMES' order, then for any other.
+BAR_COLORS = ("#1b9e77", "#66c2a5", "#d95f02", "#7570b3", "#e7298a",
+              "#e6ab02", "#666666", "#a6761d", "#1f78b4")
+
+# The two tables: benchmark kind in peers_bench.cc's names -> title.
+PASS_TITLES = {
+    "TrainStep": "Training step (forward + loss + backward)",
+    "Forward": "Inference (each implementation's cheapest forward-only path)",
+}
+
+MISSING = "—"
+
+# --time's choices as the report names them.
+TIME_NAMES = {"cpu": "CPU", "real": "Wall-clock"}
+
+
+@dataclasses.dataclass
+class PassResult:
+    """One implementation at one shape, in one table."""
+    shape: str                  # "I,H,O,T,B", e.g. "1,32,1,25,1"
+    implementation: str         # as in the benchmark name, e.g. "onednn"
+    time_us: float | None       # median time; None if not benchmarked
+    gflops: float | None
+    bound_us: float | None      # the roofline bound for this shape
+    speedup: float | None       # see speedup_of()
+    best_peer: str | None = None  # on elman's rows: whom `speedup` is against
+
+    @property
+    def percent_of_bound(self):
+        """bound / time in percent, or None."""
+        if self.bound_us is None or not self.time_us:
+            return None
+        return 100.0 * self.bound_us / self.time_us
+
+
+# ---------------------------------------------------------------- input
+
+
+def load_medians(path, time_key):
+    """Returns (context, {run_name: median summary}) of one JSON file;
+    raises OSError, or ValueError naming the file if it is not benchmark
+    JSON."""
+    try:
+        contexts, entries = summarize.load([path])
+        return contexts[0], summarize.medians(entries, time_key)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not Google Benchmark JSON ({error})") \
+            from error
+
+
+def is_elman(implementation):
+    """elman itself and its variants (elman_forward)."""
+    return implementation == "elman" or implementation.startswith("elman_")
+
+
+def is_peer(implementation):
+    """An implementation elman is compared against: not elman, not the
+    double-precision reference."""
+    return not is_elman(implementation) and implementation != "reference"
+
+
+def implementation_order(implementations):
+    """DISPLAY_NAMES' order first, then the others as they came."""
+    known = [name for name in DISPLAY_NAMES if name in implementations]
+    return known + [name for name in implementations if name not in known]
+
+
+def group_by_shape(results, kind):
+    """Collects the benchmarks of one kind (TrainStep or Forward).
+
+    Returns (shapes, implementations, summaries): shapes as peers_bench.cc's
+    'I:1 H:32 O:1 T:25 B:1' strings in the order they first appear,
+    implementations in implementation_order(), and summaries keyed by
+    (shape, implementation).
+    """
+    shapes, implementations, summaries = [], [], {}
+    for name, summary in results.items():
+        name_kind, implementation, shape = summarize.split_name(name)
+        if name_kind != kind:
+            continue
+        if shape not in shapes:
+            shapes.append(shape)
+        if implementation not in implementations:
+            implementations.append(implementation)
+        summaries[(shape, implementation)] = summary
+    return shapes, implementation_order(implementations), summaries
+
+
+# ----------------------------------------------------------- arithmetic
+
+
+def flops_per_iteration(kind, dims):
+    """bench_util.h's count for one iteration of a `kind` benchmark."""
+    if kind == "TrainStep":
+        return summarize.train_step_flops(dims)
+    return summarize.forward_flops(dims)
+
+
+def gflops_of(summary, kind, dims):
+    """The "GFLOP/s" counter, else bench_util.h's flops over the time."""
+    if "GFLOP/s" in summary:
+        return summary["GFLOP/s"]
+    if not summary.get("time_us") or dims is None:
+        return None
+    return flops_per_iteration(kind, dims) * 1e-3 / summary["time_us"]
+
+
+def fastest_peer(times_by_implementation):
+    """(implementation, time) of the fastest peer, or (None, None)."""
+    peers = [(time, name) for name, time in times_by_implementation.items()
+             if is_peer(name) and time]
+    if not peers:
+        return None, None
+    time, name = min(peers)
+    return name, time
+
+
+def speedup_of(implementation, times_by_implementation):
+    """An elman row: best peer's time / elman's time, and the best peer.
+    Any other row: elman's time / its time (its speed-up vs elman, below 1
+    when it is slower), and None."""
+    time = times_by_implementation.get(implementation)
+    if not time:
+        return None, None
+    if is_elman(implementation):
+        peer, peer_time = fastest_peer(times_by_implementation)
+        return (peer_time / time if peer_time else None), peer
+    elman_time = times_by_implementation.get("elman")
+    return (elman_time / time if elman_time else None), None
+
+
+def pass_results(kind, results, roofline):
+    """Every (shape, implementation) of one kind as PassResults, shape by
+    shape; an implementation absent at a shape gets a row of Nones."""
+    shapes, implementations, summaries = group_by_shape(results, kind)
+    rows = []
+    for shape in shapes:
+        dims = summarize.parse_shape(kind, shape)
+        # Both kinds are judged by the bound of their products as the
+        # issue defines it: "Forward" is summarize.py's (hoisted) forward.
+        bound_us = roofline.bound_us(kind, dims) if dims else None
+        times = {impl: summaries[(shape, impl)]["time_us"]
+                 for impl in implementations if (shape, impl) in summaries}
+        for implementation in implementations:
+            summary = summaries.get((shape, implementation))
+            speedup, best_peer = speedup_of(implementation, times)
+            rows.append(PassResult(
+                shape=comma_shape(dims, shape),
+                implementation=implementation,
+                time_us=summary["time_us"] if summary else None,
+                gflops=gflops_of(summary, kind, dims) if summary else None,
+                bound_us=bound_us,
+                speedup=speedup,
+                best_peer=best_peer))
+    return rows
+
+
+def comma_shape(dims, fallback):
+    """{'I': 1, 'H': 32, ...} -> '1,32,1,25,1' (the README's notation)."""
+    if dims is None:
+        return fallback
+    return ",".join(str(dims[key]) for key in "IHOTB")
+
+
+# ------------------------------------------------------------- markdown
+
+
+def format_time(microseconds):
+    """Two decimals below 1 µs, one below 100 µs, none above; MISSING for
+    None."""
+    if microseconds is None:
+        return MISSING
+    if microseconds < 1:
+        return f"{microseconds:.2f}"
+    if microseconds < 100:
+        return f"{microseconds:.1f}"
+    return f"{microseconds:.0f}"
+
+
+def format_rate(value):
+    """GFLOP/s or a percentage: one decimal below 10, none above."""
+    if value is None:
+        return MISSING
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def format_speedup(result):
+    """'1.19× vs Eigen hoisted' on elman's rows, '0.84×' on the others."""
+    if result.speedup is None:
+        return MISSING
+    cell = f"{result.speedup:.2f}×"
+    if result.best_peer:
+        cell += f" vs {display_name(result.best_peer)}"
+    return cell
+
+
+def display_name(implementation):
+    """'eigen_hoisted' -> 'Eigen hoisted'; unknown names as they are."""
+    return DISPLAY_NAMES.get(implementation, implementation)
+
+
+def markdown_table(header, rows, left_columns=1):
+    """A Markdown table; columns after the first `left_columns` align right."""
+    align = ["---"] * left_columns + ["--:"] * (len(header) - left_columns)
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def pass_table(results):
+    """The Markdown table of one kind's PassResults."""
+    header = ["I,H,O,T,B", "implementation", "µs", "GFLOP/s", "bound µs",
+              "% of bound", "speed-up"]
+    rows = [[r.shape, display_name(r.implementation), format_time(r.time_us),
+             format_rate(r.gflops), format_time(r.bound_us),
+             format_rate(r.percent_of_bound), format_speedup(r)]
+            for r in results]
+    return markdown_table(header, rows, left_columns=2)
+
+
+def gemm_table(results, fma_peak):
+    """BM_Gemm/M:../N:../K:../At:../Pack:.. as Markdown, or None if absent."""
+    rows = []
+    for name, summary in results.items():
+        family, _, args = name.partition("/")
+        if family != "BM_Gemm":
+            continue
+        sizes = dict(part.partition(":")[::2] for part in args.split("/"))
+        gflops = summary.get("GFLOP/s")
+        percent = summarize.percent_of(gflops, fma_peak)
+        rows.append([
+            "×".join(sizes.get(key, "?") for key in "MNK"),
+            "Aᵀ" if sizes.get("At") == "1" else "A",
+            "packed" if sizes.get("Pack") == "1" else "in place",
+            format_time(summary["time_us"]), format_rate(gflops),
+            format_rate(percent)])
+    if not rows:
+        return None
+    header = ["M×N×K", "A read as", "B", "µs", "GFLOP/s", "% of FMA peak"]
+    return markdown_table(header, rows, left_columns=3)
+
+
+def limits_line(roofline):
+    """'FMA peak 270 GFLOP/s; load bandwidth L1 520, … GB/s', as the README."""
+    if not roofline.peak:
+        return "No FMA peak in the roofline file: no bound, no % of peak."
+    levels = ", ".join(f"{level} {roofline.bandwidth[level]:.0f}"
+                       for level in ("L1", "L2", "L3", "memory")
+                       if level in roofline.bandwidth)
+    return (f"Limits measured by `elman_bench_roofline`: FMA peak "
+            f"{roofline.peak:.0f} GFLOP/s; load bandwidth {levels} GB/s.")
+
+
+def run_line(context, results, time_kind):
+    """Where and how the peers were measured, for the reader's notes."""
+    repetitions = max(s["repetitions"] for s in results.values())
+    facts = [f"host {context.get('host_name', '?')}",
+             f"{context.get('date', '?')[:10]}",
+             f"elman target {context.get('elman_target', '?')}",
+             f"threads {context.get('threads', '?')}"]
+    if "torch_blas" in context:
+        facts.append(f"libtorch BLAS {context['torch_blas']}")
+    return (f"{time_kind} time, median of {repetitions} repetition(s); "
+            + ", ".join(facts) + ".")
+
+
+def implementation_notes(results):
+    """One bullet per implementation: its benchmark label."""
+    labels = {}
+    for name, summary in results.items():
+        _, implementation, _ = summarize.split_name(name)
+        if summary.get("label"):
+            labels.setdefault(implementation, summary["label"])
+    return [f"- {display_name(impl)}: {labels[impl]}"
+            for impl in implementation_order(list(labels))]
+
+
+COLUMN_NOTES = """\
+Columns: µs = median time; bound µs = the roofline bound (each sequential
+product with U or Uᵀ at the slower of the FMA peak and U's 4·H² bytes at the
+bandwidth of the cache level U fits in, every other flop at the FMA peak);
+% of bound = bound / time; speed-up = on elman's rows the fastest peer's
+time / elman's time (reference excluded), on the other rows elman's time /
+that row's time (below 1: slower than elman). — = not benchmarked."""
+
+
+def print_report(pass_results_by_kind, gemm_markdown, context, results,
+                 roofline, time_kind):
+    """Everything that goes to stdout."""
+    print(run_line(context, results, time_kind))
+    print(limits_line(roofline))
+    for kind, rows in pass_results_by_kind.items():
+        print(f"\n{PASS_TITLES[kind]}:\n")
+        print(pass_table(rows))
+    if gemm_markdown:
+        print("\nGEMM kernel alone (`elman_bench_gemm`), single thread:\n")
+        print(gemm_markdown)
+    print()
+    print(COLUMN_NOTES)
+    notes = implementation_notes(results)
+    if notes:
+        print("\nImplementations:\n")
+        print("\n".join(notes))
+
+
+# ----------------------------------------------------------------- plot
+
+
+def plot_data(results):
+    """(implementations, lines): a gnuplot data file, tab-separated, a line
+    per shape: label, each implementation's time, each one's % of bound;
+    '?' where missing. So the line count is the number of shapes."""
+    shapes = list(dict.fromkeys(r.shape for r in results))
+    implementations = list(dict.fromkeys(r.implementation for r in results))
+    by_key = {(r.shape, r.implementation): r for r in results}
+
+    def cell(value):
+        return "?" if value is None else f"{value:.6g}"
+
+    lines = []
+    for shape in shapes:
+        row = [by_key[(shape, impl)] for impl in implementations]
+        lines.append("\t".join(
+            [shape] + [cell(r.time_us) for r in row]
+            + [cell(r.percent_of_bound) for r in row]))
+    return implementations, lines
+
+
+def gnuplot_string(text):
+    """A single-quoted gnuplot string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def bar_clauses(data_path, implementations, first_column):
+    """The plot command's clauses: a bar series per implementation."""
+    clauses = []
+    for index, implementation in enumerate(implementations):
+        source = gnuplot_string(data_path) if index == 0 else "''"
+        xtic = ":xtic(1)" if index == 0 else ""
+        color = BAR_COLORS[index % len(BAR_COLORS)]
+        clauses.append(
+            f"{source} using {first_column + index}{xtic} "
+            f"title {gnuplot_string(display_name(implementation))} "
+            f"lc rgb '{color}'")
+    return "plot " + ", \\\n     ".join(clauses)
+
+
+def terminal_for(output_path):
+    """pngcairo for .png, svg otherwise."""
+    if output_path.lower().endswith(".png"):
+        return "pngcairo size 1200,900 font 'sans,10'"
+    return "svg size 1200,900 dynamic font 'sans,11' background rgb 'white'"
+
+
+def gnuplot_script(data_path, output_path, implementations, shape_count,
+                   with_bound):
+    """Two stacked clustered-bar panels: time (log scale), % of bound."""
+    count = len(implementations)
+    panels = 2 if with_bound else 1
+    script = [
+        "set encoding utf8",
+        f"set terminal {terminal_for(output_path)}",
+        f"set output {gnuplot_string(output_path)}",
+        "set datafile separator '\\t'",
+        "set datafile missing '?'",
+        f"set multiplot layout {panels},1 title "
+        "'elman vs peers, training step (median, single thread)'",
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.9 border rgb '#333333'",
+        # The same x range in both panels keeps their clusters aligned.
+        f"set xrange [-0.5:{shape_count - 0.5}]",
+        "set key inside top left vertical opaque",
+        "set grid ytics",
+        "set xtics nomirror rotate by 20 right",
+        "set xlabel 'I,H,O,T,B'",
+        "set logscale y",
+        "set ylabel 'time, µs (log scale)'",
+        bar_clauses(data_path, implementations, first_column=2),
+    ]
+    if with_bound:
+        script += [
+            "unset logscale y",
+            "unset key",
+            "set yrange [0:*]",
+            "set ylabel '% of the roofline bound'",
+            bar_clauses(data_path, implementations,
+                        first_column=2 + count),
+        ]
+    script += ["unset multiplot", "unset output"]
+    return "\n".join(script) + "\n"
+
+
+def write_plot(results, output_path):
+    """Draws the training-step PassResults with gnuplot. Returns an error
+    message, or None on success."""
+    implementations, lines = plot_data(results)
+    with_bound = any(r.percent_of_bound is not None for r in results)
+    with tempfile.TemporaryDirectory(prefix="elman-plot-") as directory:
+        data_path = os.path.join(directory, "train_step.dat")
+        with open(data_path, "w", encoding="utf-8") as data:
+            data.write("\n".join(lines) + "\n")
+        script = gnuplot_script(data_path, output_path, implementations,
+                                len(lines), with_bound)
+        try:
+            run = subprocess.run(["gnuplot"], input=script, text=True,
+                                 capture_output=True, check=False)
+        except OSError as error:
+            return f"cannot run gnuplot ({error}); install gnuplot-nox"
+    if run.stderr:
+        sys.stderr.write(run.stderr)
+    if run.returncode != 0:
+        return f"gnuplot failed with status {run.returncode}"
+    return None
+
+
+# ----------------------------------------------------------------- main
+
+
+def parse_arguments(argv):
+    """The command line; --help prints this module's docstring."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--peers", required=True, metavar="PEERS.json",
+                        help="elman_bench_peers --benchmark_out")
+    parser.add_argument("--roofline", required=True, metavar="ROOFLINE.json",
+                        help="elman_bench_roofline --benchmark_out")
+    parser.add_argument("--gemm", metavar="GEMM.json",
+                        help="elman_bench_gemm --benchmark_out (optional)")
+    parser.add_argument("--plot", metavar="OUT.svg",
+                        help="write the training-step chart here "
+                             "(.svg, or .png through pngcairo)")
+    parser.add_argument("--time", choices=("cpu", "real"), default="cpu",
+                        help="which time to report (default: cpu)")
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    """Prints the tables, draws the plot; returns the exit status."""
+    args = parse_arguments(argv)
+    time_key = f"{args.time}_time"
+    try:
+        peers_context, peers = load_medians(args.peers, time_key)
+        roofline_context, roofline_results = load_medians(args.roofline,
+                                                          time_key)
+        gemm = load_medians(args.gemm, time_key)[1] if args.gemm else {}
+    except (OSError, ValueError) as error:
+        print(f"plot.py: {error}", file=sys.stderr)
+        return 2
+
+    roofline = summarize.Roofline(roofline_results,
+                                  [peers_context, roofline_context])
+    if not roofline.usable():
+        print("plot.py: the roofline file lacks the FMA peak, the memory "
+              "bandwidth or the cache sizes: no bound", file=sys.stderr)
+    by_kind = {kind: pass_results(kind, peers, roofline)
+               for kind in PASS_TITLES}
+    by_kind = {kind: rows for kind, rows in by_kind.items() if rows}
+    if not by_kind:
+        print(f"plot.py: no TrainStep/ or Forward/ benchmarks in {args.peers}",
+              file=sys.stderr)
+        return 1
+
+    print_report(by_kind, gemm_table(gemm, roofline.peak), peers_context,
+                 peers, roofline, TIME_NAMES[args.time])
+
+    if args.plot:
+        if "TrainStep" not in by_kind:
+            print("plot.py: no TrainStep benchmarks to plot", file=sys.stderr)
+            return 1
+        error = write_plot(by_kind["TrainStep"], args.plot)
+        if error:
+            print(f"plot.py: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -72,6 +72,11 @@ void BM_Gemm(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
+  // B's bytes per second: what bounds the matrix-vector products (M = 1),
+  // where each element of B feeds a single FMA.
+  state.counters["B_GB/s"] =
+      benchmark::Counter(4e-9 * static_cast<double>(k * n),
+                         benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/s"] =
       benchmark::Counter(2e-9 * static_cast<double>(m * n * k),
                          benchmark::Counter::kIsIterationInvariantRate);
@@ -80,7 +85,9 @@ void BM_Gemm(benchmark::State& state) {
 
 // M, N, K, A transposed. The pass products at (I,H,O,T,B) = (256,512,256,50,
 // 64), T·B = 3200 rows: X·Wᵀ (and E·V), H·Vᵀ; dW = ΔᵀX, dU = ΔᵀH₋₁, dV = EᵀH.
-// At B = 1 (T·B = 50): X·Wᵀ and dU.
+// At B = 1 (T·B = 50): X·Wᵀ and dU; and one step of the recurrence,
+// h(t−1)·Uᵀ at H = 128, 256, 512 (M = 1: a matrix-vector product, bound by
+// the bandwidth of the cache level U sits in, reported as B_GB/s).
 BENCHMARK(BM_Gemm)
     ->ArgNames({"M", "N", "K", "At", "Pack"})
     ->Args({256, 256, 256, 0, 0})
@@ -93,6 +100,9 @@ BENCHMARK(BM_Gemm)
     ->Args({256, 512, 3200, 1, 1})
     ->Args({50, 512, 256, 0, 1})
     ->Args({512, 512, 50, 1, 1})
+    ->Args({1, 128, 128, 0, 0})
+    ->Args({1, 256, 256, 0, 0})
+    ->Args({1, 512, 512, 0, 0})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

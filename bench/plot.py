@@ -6,13 +6,14 @@ Usage:
           [--plot OUT.svg|OUT.png] [--time cpu|real]
 
 Prints to stdout, as Markdown for the README: one table for the training step
-(TrainStep/<impl>/I:../H:../O:../T:../B:..) and one for inference
-(Forward/<impl>/...), a row per shape and implementation, with the median
-time, GFLOP/s, the lower bound on the time and the percentage of it reached,
-and speed-ups; then, with --gemm, the GEMM kernel's GFLOP/s as a percentage
-of the FMA peak. With --plot, gnuplot draws the training-step times and the
-percentage of the bound per shape and implementation (SVG, or PNG through
-pngcairo when OUT ends in .png).
+(TrainStep/<impl>/I:../H:../O:../T:../B:..), one for inference
+(Forward/<impl>/...) and one for the streaming step (StreamStep/<impl>/H:..:
+one step of one sequence, I = O = H/4, B = 1), a row per shape and
+implementation, with the median time, GFLOP/s, the lower bound on the time
+and the percentage of it reached, and speed-ups; then, with --gemm, the GEMM
+kernel's GFLOP/s as a percentage of the FMA peak. With --plot, gnuplot draws
+the training-step times and the percentage of the bound per shape and
+implementation (SVG, or PNG through pngcairo when OUT ends in .png).
 
 Reproduce the inputs (from the repository root, Release build; the peers
 need libeigen3-dev, libdnnl-dev, libtorch-dev, each optional):
@@ -44,6 +45,13 @@ bandwidth of the cache level U fits in; every other flop is charged at the
 FMA peak. The inference table uses the same (forward) bound for every
 implementation, whether it hoists the W and V products out of the time loop
 or not.
+
+The streaming step's bound is the same rule applied to a single step, which
+reads all three weight matrices W, U and V: the larger of its 2·H·(I+H+O)
+flops at the FMA peak and its 4·H·(I+H+O) weight bytes at the load bandwidth
+of the cache level those bytes fit in (summarize.py's Roofline.bound_us for
+"StreamStep"; a level holds a working set of at most half its size, else
+memory). Its times are in nanoseconds.
 """
 
 import argparse
@@ -65,6 +73,7 @@ DISPLAY_NAMES = {
     "elman_forward": "elman (training Forward)",
     "eigen_per_step": "Eigen per-step",
     "eigen_hoisted": "Eigen hoisted",
+    "eigen": "Eigen",  # StreamStep's Eigen peer
     "onednn": "oneDNN",
     "torch": "libtorch",
     "reference": "reference",
@@ -80,6 +89,11 @@ PASS_TITLES = {
     "Forward": "Inference (each implementation's cheapest forward-only path)",
 }
 
+# The streaming-step table: its benchmark kind and title.
+STREAM_KIND = "StreamStep"
+STREAM_TITLE = ("Streaming step (one step of one sequence: tanh recurrence "
+                "and dense layer; I = O = H/4, B = 1)")
+
 MISSING = "—"
 
 # --time's choices as the report names them.
@@ -89,7 +103,7 @@ TIME_NAMES = {"cpu": "CPU", "real": "Wall-clock"}
 @dataclasses.dataclass
 class PassResult:
     """One implementation at one shape, in one table."""
-    shape: str                  # "I,H,O,T,B", e.g. "1,32,1,25,1"
+    shape: str                  # "1,32,1,25,1" (I,H,O,T,B); "32" (H)
     implementation: str         # as in the benchmark name, e.g. "onednn"
     time_us: float | None       # median time; None if not benchmarked
     gflops: float | None
@@ -138,12 +152,12 @@ def implementation_order(implementations):
 
 
 def group_by_shape(results, kind):
-    """Collects the benchmarks of one kind (TrainStep or Forward).
+    """Collects the benchmarks of one kind (TrainStep, Forward, StreamStep).
 
     Returns (shapes, implementations, summaries): shapes as peers_bench.cc's
-    'I:1 H:32 O:1 T:25 B:1' strings in the order they first appear,
-    implementations in implementation_order(), and summaries keyed by
-    (shape, implementation).
+    'I:1 H:32 O:1 T:25 B:1' (StreamStep: 'H:32') strings in the order they
+    first appear, implementations in implementation_order(), and summaries
+    keyed by (shape, implementation).
     """
     shapes, implementations, summaries = [], [], {}
     for name, summary in results.items():
@@ -201,15 +215,18 @@ def speedup_of(implementation, times_by_implementation):
     return (elman_time / time if elman_time else None), None
 
 
-def pass_results(kind, results, roofline):
+def pass_results(kind, results, roofline, shape_label=None):
     """Every (shape, implementation) of one kind as PassResults, shape by
-    shape; an implementation absent at a shape gets a row of Nones."""
+    shape; an implementation absent at a shape gets a row of Nones.
+    shape_label(dims, fallback) names the shape (default: comma_shape)."""
+    shape_label = shape_label or comma_shape
     shapes, implementations, summaries = group_by_shape(results, kind)
     rows = []
     for shape in shapes:
         dims = summarize.parse_shape(kind, shape)
-        # Both kinds are judged by the bound of their products as the
-        # issue defines it: "Forward" is summarize.py's (hoisted) forward.
+        # Every kind is judged by the bound of its products as the issue
+        # defines it: "Forward" is summarize.py's (hoisted) forward;
+        # "StreamStep" (dims with T = B = 1) reads W, U and V every step.
         bound_us = roofline.bound_us(kind, dims) if dims else None
         times = {impl: summaries[(shape, impl)]["time_us"]
                  for impl in implementations if (shape, impl) in summaries}
@@ -217,7 +234,7 @@ def pass_results(kind, results, roofline):
             summary = summaries.get((shape, implementation))
             speedup, best_peer = speedup_of(implementation, times)
             rows.append(PassResult(
-                shape=comma_shape(dims, shape),
+                shape=shape_label(dims, shape),
                 implementation=implementation,
                 time_us=summary["time_us"] if summary else None,
                 gflops=gflops_of(summary, kind, dims) if summary else None,
@@ -234,19 +251,38 @@ def comma_shape(dims, fallback):
     return ",".join(str(dims[key]) for key in "IHOTB")
 
 
+def hidden_size(dims, fallback):
+    """{'H': 32, ...} -> '32': the streaming table's shape column."""
+    if dims is None:
+        return fallback
+    return str(dims["H"])
+
+
+def stream_results(results, roofline):
+    """The StreamStep benchmarks as PassResults, H by H (see
+    pass_results)."""
+    return pass_results(STREAM_KIND, results, roofline,
+                        shape_label=hidden_size)
+
+
 # ------------------------------------------------------------- markdown
 
 
-def format_time(microseconds):
-    """Two decimals below 1 µs, one below 100 µs, none above; MISSING for
-    None."""
-    if microseconds is None:
+def format_time(time):
+    """Two decimals below 1, one below 100, none above (in whatever unit
+    `time` is: µs, or ns in the streaming table); MISSING for None."""
+    if time is None:
         return MISSING
-    if microseconds < 1:
-        return f"{microseconds:.2f}"
-    if microseconds < 100:
-        return f"{microseconds:.1f}"
-    return f"{microseconds:.0f}"
+    if time < 1:
+        return f"{time:.2f}"
+    if time < 100:
+        return f"{time:.1f}"
+    return f"{time:.0f}"
+
+
+def nanoseconds(microseconds):
+    """µs -> ns; None stays None."""
+    return None if microseconds is None else microseconds * 1e3
 
 
 def format_rate(value):
@@ -286,6 +322,19 @@ def pass_table(results):
               "% of bound", "speed-up"]
     rows = [[r.shape, display_name(r.implementation), format_time(r.time_us),
              format_rate(r.gflops), format_time(r.bound_us),
+             format_rate(r.percent_of_bound), format_speedup(r)]
+            for r in results]
+    return markdown_table(header, rows, left_columns=2)
+
+
+def stream_table(results):
+    """The Markdown table of the streaming step's PassResults, times in
+    ns."""
+    header = ["H", "implementation", "ns", "GFLOP/s", "bound ns",
+              "% of bound", "speed-up"]
+    rows = [[r.shape, display_name(r.implementation),
+             format_time(nanoseconds(r.time_us)), format_rate(r.gflops),
+             format_time(nanoseconds(r.bound_us)),
              format_rate(r.percent_of_bound), format_speedup(r)]
             for r in results]
     return markdown_table(header, rows, left_columns=2)
@@ -337,43 +386,72 @@ def run_line(context, results, time_kind):
             + ", ".join(facts) + ".")
 
 
-def implementation_notes(results):
-    """One bullet per implementation: its benchmark label."""
+def implementation_notes(results, kinds):
+    """One bullet per implementation benchmarked as one of `kinds`: its
+    benchmark label (the first one met)."""
     labels = {}
     for name, summary in results.items():
-        _, implementation, _ = summarize.split_name(name)
-        if summary.get("label"):
+        kind, implementation, _ = summarize.split_name(name)
+        if kind in kinds and summary.get("label"):
             labels.setdefault(implementation, summary["label"])
     return [f"- {display_name(impl)}: {labels[impl]}"
             for impl in implementation_order(list(labels))]
 
 
-COLUMN_NOTES = """\
+# The notes under the tables: the training and inference tables' columns,
+# then (SHARED_NOTES) the columns every table has.
+PASS_NOTES = """\
 Columns: µs = median time; bound µs = the roofline bound (each sequential
 product with U or Uᵀ at the slower of the FMA peak and U's 4·H² bytes at the
-bandwidth of the cache level U fits in, every other flop at the FMA peak);
+bandwidth of the cache level U fits in, every other flop at the FMA peak);"""
+
+SHARED_NOTES = """\
 % of bound = bound / time; speed-up = on elman's rows the fastest peer's
 time / elman's time (reference excluded), on the other rows elman's time /
 that row's time (below 1: slower than elman). — = not benchmarked."""
 
+COLUMN_NOTES = PASS_NOTES + "\n" + SHARED_NOTES
 
-def print_report(pass_results_by_kind, gemm_markdown, context, results,
-                 roofline, time_kind):
+# The streaming table's columns; followed by STREAM_NOTES_END after
+# COLUMN_NOTES, by SHARED_NOTES when it is the only table.
+STREAM_NOTES = """\
+Streaming step: ns = median time of one step; bound ns = the larger of the
+step's 2·H·(I+H+O) flops at the FMA peak and the 4·H·(I+H+O) bytes of W, U
+and V (all three read every step) at the bandwidth of the cache level they
+fit in;"""
+
+STREAM_NOTES_END = "% of bound and speed-up as above."
+
+
+def print_report(pass_results_by_kind, stream_rows, gemm_markdown, context,
+                 results, roofline, time_kind):
     """Everything that goes to stdout."""
     print(run_line(context, results, time_kind))
     print(limits_line(roofline))
     for kind, rows in pass_results_by_kind.items():
         print(f"\n{PASS_TITLES[kind]}:\n")
         print(pass_table(rows))
+    if stream_rows:
+        print(f"\n{STREAM_TITLE}:\n")
+        print(stream_table(stream_rows))
     if gemm_markdown:
         print("\nGEMM kernel alone (`elman_bench_gemm`), single thread:\n")
         print(gemm_markdown)
     print()
-    print(COLUMN_NOTES)
-    notes = implementation_notes(results)
-    if notes:
-        print("\nImplementations:\n")
-        print("\n".join(notes))
+    if pass_results_by_kind:
+        print(COLUMN_NOTES)
+        if stream_rows:
+            print()
+            print(STREAM_NOTES, STREAM_NOTES_END)
+    else:
+        print(STREAM_NOTES)
+        print(SHARED_NOTES)
+    for title, kinds in (("Implementations", tuple(PASS_TITLES)),
+                         ("Streaming-step implementations", (STREAM_KIND,))):
+        notes = implementation_notes(results, kinds)
+        if notes:
+            print(f"\n{title}:\n")
+            print("\n".join(notes))
 
 
 # ----------------------------------------------------------------- plot
@@ -529,13 +607,14 @@ def main(argv):
     by_kind = {kind: pass_results(kind, peers, roofline)
                for kind in PASS_TITLES}
     by_kind = {kind: rows for kind, rows in by_kind.items() if rows}
-    if not by_kind:
-        print(f"plot.py: no TrainStep/ or Forward/ benchmarks in {args.peers}",
-              file=sys.stderr)
+    stream_rows = stream_results(peers, roofline)
+    if not by_kind and not stream_rows:
+        print("plot.py: no TrainStep/, Forward/ or StreamStep/ benchmarks in "
+              f"{args.peers}", file=sys.stderr)
         return 1
 
-    print_report(by_kind, gemm_table(gemm, roofline.peak), peers_context,
-                 peers, roofline, TIME_NAMES[args.time])
+    print_report(by_kind, stream_rows, gemm_table(gemm, roofline.peak),
+                 peers_context, peers, roofline, TIME_NAMES[args.time])
 
     if args.plot:
         if "TrainStep" not in by_kind:

@@ -109,11 +109,16 @@ void BackwardPass(const Model* model, const float* target,
   carry.activation = f;
   carry.ld_extra = dims.hidden;
   carry.pack = pack;
-  for (size_t t = steps - 1; t-- > 0;) {
-    carry.a = delta + (t + 1) * block;  // δ(t+1)
-    carry.c = delta + t * block;        // grad_dense(t) → δ(t)
-    carry.activation_output = hidden + (t + 1) * block;  // h(t) = f(ĥ(t))
-    Gemm(carry);
+  // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
+  // block t + 1); every pointer moves back one block per step.
+  if (steps > 1) {
+    const size_t first = steps - 2;
+    carry.a = delta + (first + 1) * block;
+    carry.c = delta + first * block;
+    carry.activation_output = hidden + (first + 1) * block;
+    const auto back_one_block = -static_cast<ptrdiff_t>(block);
+    GemmSequence(carry, GemmSteps{steps - 1, back_one_block, back_one_block,
+                                  back_one_block});
   }
 
   // Weight gradients as products over all stored steps. dU pairs δ(t) with

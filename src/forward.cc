@@ -53,13 +53,24 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   recurrence.activation = model->hidden_activation();
   recurrence.ld_extra = dims.hidden;
   recurrence.pack = ws->gemm_pack.data();
-  for (size_t t = 0; t < steps; ++t) {
-    recurrence.k = (t == 0 && !ws->has_h0) ? 0 : dims.hidden;
-    recurrence.a = ws->hidden.data() + t * block;                // h(t−1)
-    recurrence.c = ws->pre_hidden.data() + t * block;            // ĥ(t)
-    recurrence.activated = ws->hidden.data() + (t + 1) * block;  // h(t)
+  // Step t reads h(t−1) (hidden block t), completes ĥ(t) and writes h(t)
+  // (block t + 1); every pointer moves on by one block per step.
+  recurrence.k = dims.hidden;
+  recurrence.a = ws->hidden.data();
+  recurrence.c = ws->pre_hidden.data();
+  recurrence.activated = ws->hidden.data() + block;
+  const auto one_block = static_cast<ptrdiff_t>(block);
+  GemmSteps forward_in_time{steps, one_block, one_block, one_block};
+  if (!ws->has_h0) {
+    recurrence.k = 0;  // ĥ(0) = P(0): activate it alone
     Gemm(recurrence);
+    recurrence.k = dims.hidden;
+    recurrence.a += block;
+    recurrence.c += block;
+    recurrence.activated += block;
+    --forward_in_time.count;
   }
+  GemmSequence(recurrence, forward_in_time);
 
   // 3. Ŷ = H Vᵀ + c, y = g(Ŷ).
   GemmArgs output_projection;

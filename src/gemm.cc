@@ -28,7 +28,10 @@ inline constexpr size_t kMaxVecs = 4;  // 4×4 tile: 16 + 4 + 1 registers
 inline constexpr size_t kMaxVecs = 2;  // 4×2 tile: 8 + 2 + 1 registers
 #endif
 inline constexpr size_t kMaxRows = 4;
-// A single-row tile (matrix-vector) may be twice as wide.
+// A single-row tile (the matrix-vector product of the recurrence at B = 1)
+// may be twice as wide: its B vectors are each used by one FMA. (16 vectors
+// on AVX-512, one contiguous pass over Uᵀ at H = 256, measured slower: 103
+// against 136 GB/s at H = 256, 75 against 102 at H = 512.)
 inline constexpr size_t kMaxVecsOneRow = 2 * kMaxVecs;
 
 // Independent accumulator sets along K: enough that rows·vecs·splits ≥ 8
@@ -177,15 +180,30 @@ HWY_INLINE void TileWithVecs(D d, const GemmArgs& args, Panel panel,
       return Tile<kRows, HWY_MIN(4, kLimit), kEpilogue, kActivation>(
           d, args, panel, row0, col0, block);
     default:
-      if constexpr (kLimit > 4) {
-        if (vecs == 6) {
-          return Tile<kRows, 6, kEpilogue, kActivation>(d, args, panel, row0,
-                                                        col0, block);
-        }
-        return Tile<kRows, kLimit, kEpilogue, kActivation>(d, args, panel, row0,
-                                                           col0, block);
-      }
+      break;
   }
+  // Wider single-row tiles: only these widths (OneRowPanelVecs).
+  if constexpr (kLimit >= 8) {
+    if (vecs == 6) {
+      return Tile<kRows, 6, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                    block);
+    }
+    if (vecs == 8) {
+      return Tile<kRows, 8, kEpilogue, kActivation>(d, args, panel, row0, col0,
+                                                    block);
+    }
+  }
+  HWY_DASSERT(false);  // GemmSpecialised only asks for the widths above
+}
+
+// The panel width, in vectors, of a single-row product with vecs_left
+// vectors of columns to go: the widest single-row tile that fits, so that
+// only a panel's last vector is ever partial.
+HWY_INLINE size_t OneRowPanelVecs(size_t vecs_left) {
+  if (vecs_left >= kMaxVecsOneRow) return kMaxVecsOneRow;
+  if (vecs_left <= 4) return vecs_left;
+  if (vecs_left >= 8) return 8;
+  return vecs_left == 5 ? 4 : 6;  // 7: 6 then 1
 }
 
 template <GemmEpilogue kEpilogue, Activation kActivation, class D>
@@ -247,12 +265,9 @@ HWY_INLINE void GemmSpecialised(const GemmArgs& args) {
   const bool pack = args.pack != nullptr && args.m >= kPackMinRows;
   for (size_t col0 = 0; col0 < args.n;) {
     const size_t vecs_left = (args.n - col0 + lanes - 1) / lanes;
-    // Panel width: as wide as the widest tile its rows may use. 5 and 7
-    // vectors have no tile of their own: take 4 or 6 and leave the rest to
-    // the next panel, so that only a tile's last vector is partial.
-    const size_t max_vecs = args.m == 1 ? kMaxVecsOneRow : kMaxVecs;
-    size_t vecs = std::min(max_vecs, vecs_left);
-    if (vecs == 5 || vecs == 7) --vecs;
+    // Panel width: as wide as the widest tile its rows may use.
+    const size_t vecs = args.m == 1 ? OneRowPanelVecs(vecs_left)
+                                    : std::min(kMaxVecs, vecs_left);
     for (size_t k0 = 0; k0 < args.k || k0 == 0; k0 += block_k) {
       const KBlock block{k0, std::min(args.k, k0 + block_k), k0 == 0,
                          k0 + block_k >= args.k};
@@ -275,25 +290,49 @@ HWY_INLINE void GemmSpecialised(const GemmArgs& args) {
   }
 }
 
+// The products of a GemmSequence, in order, each moved by `steps` from the
+// one before (moved only between products, so no pointer ever leaves its
+// buffer). The epilogue and activation are chosen once for all of them.
+template <GemmEpilogue kEpilogue, Activation kActivation>
+HWY_INLINE void GemmStepsSpecialised(const GemmArgs& first,
+                                     const GemmSteps& steps) {
+  GemmArgs args = first;
+  for (size_t step = 0;;) {
+    GemmSpecialised<kEpilogue, kActivation>(args);
+    if (++step == steps.count) break;
+    args.a += steps.a;
+    args.c += steps.c;
+    if constexpr (kEpilogue == GemmEpilogue::kStoreAndActivate) {
+      args.activated += steps.extra;
+    } else if constexpr (kEpilogue == GemmEpilogue::kTimesDerivative) {
+      args.activation_output += steps.extra;
+    }
+  }
+}
+
 }  // namespace gemm_detail
 
-void Gemm(const GemmArgs& args) {
-  using gemm_detail::GemmSpecialised;
-  switch (args.epilogue) {
+void GemmSequence(const GemmArgs& first, const GemmSteps& steps) {
+  using gemm_detail::GemmStepsSpecialised;
+  if (steps.count == 0) return;
+  switch (first.epilogue) {
     case GemmEpilogue::kStore:
-      return GemmSpecialised<GemmEpilogue::kStore, Activation::kIdentity>(args);
+      return GemmStepsSpecialised<GemmEpilogue::kStore, Activation::kIdentity>(
+          first, steps);
     case GemmEpilogue::kStoreAndActivate:
-      return WithActivation(args.activation, [&](auto tag) {
-        GemmSpecialised<GemmEpilogue::kStoreAndActivate, decltype(tag)::value>(
-            args);
+      return WithActivation(first.activation, [&](auto tag) {
+        GemmStepsSpecialised<GemmEpilogue::kStoreAndActivate,
+                             decltype(tag)::value>(first, steps);
       });
     case GemmEpilogue::kTimesDerivative:
-      return WithActivation(args.activation, [&](auto tag) {
-        GemmSpecialised<GemmEpilogue::kTimesDerivative, decltype(tag)::value>(
-            args);
+      return WithActivation(first.activation, [&](auto tag) {
+        GemmStepsSpecialised<GemmEpilogue::kTimesDerivative,
+                             decltype(tag)::value>(first, steps);
       });
   }
 }
+
+void Gemm(const GemmArgs& args) { GemmSequence(args, GemmSteps{}); }
 
 }  // namespace elman::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();

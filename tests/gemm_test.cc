@@ -6,7 +6,8 @@
 // activation, strides wider than the rows, starts misaligned by 0..3 floats,
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N);
-// packed panels of B (M ≥ 16) against the same cases unpacked.
+// packed panels of B (M ≥ 16) against the same cases unpacked; wide
+// single-row tiles; GemmSequence against one Gemm call per step.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -351,6 +352,99 @@ void TestGemmPacked() {
   }
 }
 
+// The single-row (matrix-vector) tiles and the panel widths chosen around
+// them (8, 6, 4 and the rest: N = 200 is 12.5 AVX-512 vectors, 8 + 4 + 1),
+// with every epilogue.
+void TestGemmWideRow() {
+  std::mt19937_64 random(7);
+  size_t index = 0;
+  for (size_t n : {129, 200, 256, 300, 513}) {
+    for (size_t k : {1, 17, 64, 130}) {
+      for (Activation activation : kt::kActivations) {
+        RunLayoutsAndInits(1, n, k, GemmEpilogue::kStoreAndActivate, activation,
+                           index, random);
+        RunLayoutsAndInits(1, n, k, GemmEpilogue::kTimesDerivative, activation,
+                           index, random);
+      }
+      RunLayoutsAndInits(1, n, k, GemmEpilogue::kStore, Activation::kIdentity,
+                         index, random);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+// GemmSequence against the same products as separate Gemm calls, bit for
+// bit, where each step's output is the next step's A: the forward
+// recurrence (kStoreAndActivate, pointers moving forward a block per step)
+// and eq. 7.15's carry (kTimesDerivative, moving backward).
+void TestGemmSequence() {
+  std::mt19937_64 random(8);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (size_t m : {size_t{1}, size_t{3}, size_t{5}}) {
+    for (size_t n : {size_t{17}, size_t{64}}) {
+      for (size_t count : {size_t{0}, size_t{1}, size_t{5}}) {
+        for (bool forward : {true, false}) {
+          SCOPED_TRACE("M=" + std::to_string(m) + " N=" + std::to_string(n) +
+                       " steps=" + std::to_string(count) +
+                       (forward ? " forward" : " backward"));
+          const size_t block = m * n;
+          // B is N×N (the recurrence is square), with a vector of slack.
+          std::vector<float> b(n * n + kSlack);
+          // [count + 1] blocks: the states and the per-step C.
+          std::vector<float> states((count + 1) * block), sums(count * block);
+          for (float& v : b) v = uniform(random) / static_cast<float>(n);
+          for (float& v : states) v = uniform(random);
+          for (float& v : sums) v = uniform(random);
+          std::vector<float> states_loop = states, sums_loop = sums;
+
+          GemmArgs args;
+          args.m = m, args.n = n, args.k = n;
+          args.a_row = n;
+          args.b = b.data(), args.ldb = n;
+          args.ldc = n, args.ld_extra = n;
+          args.init = GemmInit::kAccumulate;
+          args.activation = Activation::kTanh;
+          const auto one = static_cast<ptrdiff_t>(block);
+          // Step s uses C block c(s), A = states block a(s) and the epilogue
+          // operand = states block e(s).
+          auto a_of = [&](size_t s) { return forward ? s : count - s; };
+          auto c_of = [&](size_t s) { return forward ? s : count - 1 - s; };
+          auto e_of = [&](size_t s) { return forward ? s + 1 : count - 1 - s; };
+          args.epilogue = forward ? GemmEpilogue::kStoreAndActivate
+                                  : GemmEpilogue::kTimesDerivative;
+          auto place = [&](GemmArgs& step_args, std::vector<float>& st,
+                           std::vector<float>& su, size_t s) {
+            step_args.a = st.data() + a_of(s) * block;
+            step_args.c = su.data() + c_of(s) * block;
+            if (forward) {
+              step_args.activated = st.data() + e_of(s) * block;
+            } else {
+              step_args.activation_output = st.data() + e_of(s) * block;
+            }
+          };
+          if (count > 0) {
+            GemmArgs first = args;
+            place(first, states, sums, 0);
+            GemmSequence(first,
+                         GemmSteps{count, forward ? one : -one,
+                                   forward ? one : -one, forward ? one : -one});
+          } else {
+            GemmSequence(args, GemmSteps{0, 0, 0, 0});  // touches nothing
+          }
+          for (size_t s = 0; s < count; ++s) {
+            GemmArgs step_args = args;
+            place(step_args, states_loop, sums_loop, s);
+            Gemm(step_args);
+          }
+          EXPECT_EQ(states, states_loop);
+          EXPECT_EQ(sums, sums_loop);
+          if (::testing::Test::HasFailure()) return;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -366,5 +460,7 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmTimesDerivative);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmWideRow);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmSequence);
 }  // namespace elman
 #endif

@@ -89,6 +89,22 @@ struct GemmArgs {
   float* pack = nullptr;
 };
 
+/// How a sequence of same-shaped products moves from one time step to the
+/// next: these many floats (negative to run backward in time) are added to
+/// GemmArgs::a, ::c and the epilogue's operand (::activated or
+/// ::activation_output) between one product and the next.
+struct GemmSteps {
+  size_t count = 1;  ///< products to run
+  ptrdiff_t a = 0, c = 0, extra = 0;
+};
+
+/// `steps.count` products in order: `first`, then `first` moved by `steps`,
+/// and so on. One product's C or `activated` may be the next one's A, so the
+/// recurrence ĥ(t) = P(t) + h(t−1)·Uᵀ, h(t) = f(ĥ(t)) and eq. 7.15's
+/// δ(t) = (G(t) + δ(t+1)·U) ⊙ f'(ĥ(t)) are each one call: the epilogue and
+/// activation are dispatched once, not at every time step.
+void GemmSequence(const GemmArgs& first, const GemmSteps& steps);
+
 /// C = init + A·B with the chosen epilogue (see GemmArgs). Does nothing when
 /// m or n is 0; with k = 0 the result is init alone. Defined once per target
 /// in src/gemm.cc (so that the many tile specialisations are compiled once,

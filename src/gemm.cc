@@ -56,10 +56,13 @@ struct Panel {
   size_t ldb;
 };
 
+// Rows of the tile at and past `rows` (1 ≤ rows ≤ kRows) are computed from
+// a copy of the last valid row of A and never stored: a row-invariant
+// product (GemmArgs::row_invariant) runs every row in a full-height tile.
 template <size_t kRows, size_t kVecs, GemmEpilogue kEpilogue,
           Activation kActivation, class D>
 HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
-                     size_t col0, KBlock block) {
+                     size_t rows, size_t col0, KBlock block) {
   using V = hn::Vec<D>;
   constexpr size_t kSplits = KSplits(kRows, kVecs);
   const size_t lanes = hn::Lanes(d);
@@ -83,10 +86,13 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
   if (init == GemmInit::kAccumulate) {
 #pragma GCC unroll 8
     for (size_t r = 0; r < kRows; ++r) {
-      const float* c_row = args.c + (row0 + r) * args.ldc + col0;
+      // A guard, not a break: loops with early exits may not be unrolled.
+      if (r < rows) {
+        const float* c_row = args.c + (row0 + r) * args.ldc + col0;
 #pragma GCC unroll 8
-      for (size_t v = 0; v < kVecs; ++v) {
-        acc[0][r][v] = LoadPartial(d, c_row + v * lanes, valid(v));
+        for (size_t v = 0; v < kVecs; ++v) {
+          acc[0][r][v] = LoadPartial(d, c_row + v * lanes, valid(v));
+        }
       }
     }
   } else if (init == GemmInit::kBias) {
@@ -103,6 +109,10 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
   const float* HWY_RESTRICT b = panel.data;
   const size_t a_row = args.a_row, a_col = args.a_col, ldb = panel.ldb;
   const size_t depth = block.end - block.begin;
+  size_t a_offset[kRows];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < kRows; ++r)
+    a_offset[r] = std::min(r, rows - 1) * a_row;
   // One k: kVecs loads of B row k, kRows broadcasts of A(·, k), and
   // kRows·kVecs FMAs into accumulator set `split`.
   auto multiply_add = [&](size_t split, size_t k) HWY_ATTR {
@@ -114,7 +124,7 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
     }
 #pragma GCC unroll 8
     for (size_t r = 0; r < kRows; ++r) {
-      const V a_broadcast = hn::Set(d, a[r * a_row + k * a_col]);
+      const V a_broadcast = hn::Set(d, a[a_offset[r] + k * a_col]);
 #pragma GCC unroll 8
       for (size_t v = 0; v < kVecs; ++v) {
         acc[split][r][v] = hn::MulAdd(a_broadcast, b_vec[v], acc[split][r][v]);
@@ -141,6 +151,7 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
 
 #pragma GCC unroll 8
   for (size_t r = 0; r < kRows; ++r) {
+    if (r >= rows) continue;  // rows past `rows` are never stored
     float* c_row = args.c + (row0 + r) * args.ldc + col0;
     const size_t extra = (row0 + r) * args.ld_extra + col0;
 #pragma GCC unroll 8
@@ -160,40 +171,70 @@ HWY_INLINE void Tile(D d, const GemmArgs& args, Panel panel, size_t row0,
   }
 }
 
-// Runtime (rows, vecs) → the Tile specialised for them.
+// Runtime (rows, vecs) → the Tile specialised for them: kRows tall, of
+// which `rows` are stored (rows < kRows only in a row-invariant product).
 template <size_t kRows, GemmEpilogue kEpilogue, Activation kActivation, class D>
 HWY_INLINE void TileWithVecs(D d, const GemmArgs& args, Panel panel,
-                             size_t row0, size_t col0, size_t vecs,
+                             size_t row0, size_t rows, size_t col0, size_t vecs,
                              KBlock block) {
   constexpr size_t kLimit = kRows == 1 ? kMaxVecsOneRow : kMaxVecs;
+  // Explicit calls rather than a generic lambda: GCC then inlines every
+  // Tile (a lambda in between left some out of line, 1.4× slower per call).
   switch (vecs) {
     case 1:
-      return Tile<kRows, 1, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                    block);
+      return Tile<kRows, 1, kEpilogue, kActivation>(d, args, panel, row0, rows,
+                                                    col0, block);
     case 2:
       return Tile<kRows, HWY_MIN(2, kLimit), kEpilogue, kActivation>(
-          d, args, panel, row0, col0, block);
+          d, args, panel, row0, rows, col0, block);
     case 3:
       return Tile<kRows, HWY_MIN(3, kLimit), kEpilogue, kActivation>(
-          d, args, panel, row0, col0, block);
+          d, args, panel, row0, rows, col0, block);
     case 4:
       return Tile<kRows, HWY_MIN(4, kLimit), kEpilogue, kActivation>(
-          d, args, panel, row0, col0, block);
+          d, args, panel, row0, rows, col0, block);
     default:
       break;
   }
   // Wider single-row tiles: only these widths (OneRowPanelVecs).
   if constexpr (kLimit >= 8) {
     if (vecs == 6) {
-      return Tile<kRows, 6, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                    block);
+      return Tile<kRows, 6, kEpilogue, kActivation>(d, args, panel, row0, rows,
+                                                    col0, block);
     }
     if (vecs == 8) {
-      return Tile<kRows, 8, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                    block);
+      return Tile<kRows, 8, kEpilogue, kActivation>(d, args, panel, row0, rows,
+                                                    col0, block);
     }
   }
   HWY_DASSERT(false);  // GemmSpecialised only asks for the widths above
+}
+
+// A row tile of `rows` rows: exactly that tall, or, for a row-invariant
+// product, always kMaxRows tall with only `rows` stored, so that every row
+// is summed in the same order whatever M is.
+template <GemmEpilogue kEpilogue, Activation kActivation, class D>
+HWY_INLINE void TileWithRows(D d, const GemmArgs& args, Panel panel,
+                             size_t row0, size_t rows, size_t col0, size_t vecs,
+                             KBlock block) {
+  if (args.row_invariant) {
+    return TileWithVecs<kMaxRows, kEpilogue, kActivation>(
+        d, args, panel, row0, rows, col0, vecs, block);
+  }
+  switch (rows) {
+    case 1:
+      return TileWithVecs<1, kEpilogue, kActivation>(d, args, panel, row0, 1,
+                                                     col0, vecs, block);
+    case 2:
+      return TileWithVecs<2, kEpilogue, kActivation>(d, args, panel, row0, 2,
+                                                     col0, vecs, block);
+    case 3:
+      return TileWithVecs<3, kEpilogue, kActivation>(d, args, panel, row0, 3,
+                                                     col0, vecs, block);
+    default:
+      return TileWithVecs<4, kEpilogue, kActivation>(d, args, panel, row0, 4,
+                                                     col0, vecs, block);
+  }
 }
 
 // The panel width, in vectors, of a single-row product with vecs_left
@@ -204,26 +245,6 @@ HWY_INLINE size_t OneRowPanelVecs(size_t vecs_left) {
   if (vecs_left <= 4) return vecs_left;
   if (vecs_left >= 8) return 8;
   return vecs_left == 5 ? 4 : 6;  // 7: 6 then 1
-}
-
-template <GemmEpilogue kEpilogue, Activation kActivation, class D>
-HWY_INLINE void TileWithRows(D d, const GemmArgs& args, Panel panel,
-                             size_t row0, size_t rows, size_t col0, size_t vecs,
-                             KBlock block) {
-  switch (rows) {
-    case 1:
-      return TileWithVecs<1, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                     vecs, block);
-    case 2:
-      return TileWithVecs<2, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                     vecs, block);
-    case 3:
-      return TileWithVecs<3, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                     vecs, block);
-    default:
-      return TileWithVecs<4, kEpilogue, kActivation>(d, args, panel, row0, col0,
-                                                     vecs, block);
-  }
 }
 
 // The loops around the tiles. Column panels are outermost; within a panel
@@ -261,13 +282,15 @@ HWY_INLINE void GemmSpecialised(const GemmArgs& args) {
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
   static_assert(kBlockK * kMaxVecs * hn::MaxLanes(d) <= kGemmPackFloats);
-  const size_t block_k = args.m > kMaxRows ? kBlockK : HWY_MAX(args.k, 1);
+  const size_t block_k =
+      args.m > kMaxRows || args.row_invariant ? kBlockK : HWY_MAX(args.k, 1);
   const bool pack = args.pack != nullptr && args.m >= kPackMinRows;
   for (size_t col0 = 0; col0 < args.n;) {
     const size_t vecs_left = (args.n - col0 + lanes - 1) / lanes;
     // Panel width: as wide as the widest tile its rows may use.
-    const size_t vecs = args.m == 1 ? OneRowPanelVecs(vecs_left)
-                                    : std::min(kMaxVecs, vecs_left);
+    const size_t vecs = args.m == 1 && !args.row_invariant
+                            ? OneRowPanelVecs(vecs_left)
+                            : std::min(kMaxVecs, vecs_left);
     for (size_t k0 = 0; k0 < args.k || k0 == 0; k0 += block_k) {
       const KBlock block{k0, std::min(args.k, k0 + block_k), k0 == 0,
                          k0 + block_k >= args.k};

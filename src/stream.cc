@@ -1,14 +1,28 @@
-// Inference forward, eq. 7.10, one time step per call, keeping only h.
-// Each sequence's state row holds [x(t) | h(t−1)] side by side and the packed
-// weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) = [x h] [Wᵀ; Uᵀ] + b is a
-// single product (K = I + H) with f fused into its store; y(t) = g(h Vᵀ + c)
-// is a second. Two state buffers alternate: a product must not overwrite the
-// h(t−1) it is still reading.
+// Inference forward, eq. 7.10, keeping only h between calls.
+//
+// Step: each sequence's state row holds [x(t) | h(t−1)] side by side and the
+// packed weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) = [x h] [Wᵀ; Uᵀ] + b is
+// a single product (K = I + H) with f fused into its store; y(t) =
+// g(h Vᵀ + c) is a second. Two state buffers alternate: a product must not
+// overwrite the h(t−1) it is still reading. The fewest calls per step: this
+// is the latency path.
+//
+// Run works through the sequence in chunks of steps instead:
+//   P = X Wᵀ + b for the chunk's rows (one product),
+//   ĥ(t) = P(t) + h(t−1) Uᵀ, h(t) = f(ĥ(t)) step by step (GemmSequence),
+//   Ŷ = H Vᵀ + c, y = g(Ŷ) for the chunk's rows (one product),
+// reading W and V once per chunk rather than once per step. The two
+// projections are row-invariant products (GemmArgs::row_invariant): a row
+// comes out the same however many rows share the product, so a sequence cut
+// into several Runs gives the same bits as one Run. Run and Step associate
+// ĥ's sum differently, so they agree to rounding, not bit for bit.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/stream.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // Must come after foreach_target.h.
+#include <algorithm>
+
 #include "hwy/highway.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/stream_impl.h"
@@ -16,7 +30,8 @@
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
-void StreamSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+// One step, as one product with K = I + H (see the top of the file).
+void StreamStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
   const size_t width = dims.input + dims.hidden;  // of a state row
@@ -51,20 +66,109 @@ void StreamSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   output_step.activation = stream->output_activation;
   output_step.ld_extra = dims.output;
 
-  for (size_t t = 0; t < steps; ++t) {
-    float* current = stream->state[stream->current].data();
-    float* next = stream->state[1 - stream->current].data();
-    const float* x_t = x + t * batch * dims.input;
+  float* current = stream->state[stream->current].data();
+  float* next = stream->state[1 - stream->current].data();
+  for (size_t b = 0; b < batch; ++b) {
+    std::copy_n(x + b * dims.input, dims.input, current + b * width);
+  }
+  hidden_step.a = current;
+  hidden_step.activated = next + dims.input;  // h(t) beside x(t+1)
+  Gemm(hidden_step);
+  output_step.a = next + dims.input;
+  output_step.activated = y;
+  Gemm(output_step);
+  stream->current = 1 - stream->current;
+}
+
+// `steps` steps in chunks (see the top of the file).
+void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+  const Dims dims = stream->dims;
+  const size_t batch = stream->batch;
+  const size_t block = batch * dims.hidden;       // one step of ĥ or h
+  const size_t width = dims.input + dims.hidden;  // of a state row
+  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
+  const float* w_transposed = stream->wu_transposed.data();
+  const float* u_transposed = w_transposed + dims.input * dims.hidden;
+
+  GemmArgs input_projection;
+  input_projection.n = dims.hidden;
+  input_projection.k = dims.input;
+  input_projection.a_row = dims.input;
+  input_projection.b = w_transposed;
+  input_projection.ldb = dims.hidden;
+  input_projection.c = stream->pre_hidden.data();
+  input_projection.ldc = dims.hidden;
+  input_projection.init = GemmInit::kBias;
+  input_projection.bias = stream->bias_hidden.data();
+  input_projection.pack = stream->gemm_pack.data();
+  input_projection.row_invariant = true;
+
+  GemmArgs recurrence;
+  recurrence.m = batch;
+  recurrence.n = dims.hidden;
+  recurrence.k = dims.hidden;
+  recurrence.a_row = dims.hidden;
+  recurrence.b = u_transposed;
+  recurrence.ldb = dims.hidden;
+  recurrence.ldc = dims.hidden;
+  recurrence.init = GemmInit::kAccumulate;
+  recurrence.epilogue = GemmEpilogue::kStoreAndActivate;
+  recurrence.activation = stream->hidden_activation;
+  recurrence.ld_extra = dims.hidden;
+  recurrence.pack = stream->gemm_pack.data();
+
+  GemmArgs output_projection;
+  output_projection.n = dims.output;
+  output_projection.k = dims.hidden;
+  output_projection.a = stream->hidden.data();
+  output_projection.a_row = dims.hidden;
+  output_projection.b = stream->v_transposed.data();
+  output_projection.ldb = dims.output;
+  output_projection.c = stream->pre_output.data();
+  output_projection.ldc = dims.output;
+  output_projection.init = GemmInit::kBias;
+  output_projection.bias = stream->bias_output.data();
+  output_projection.epilogue = GemmEpilogue::kStoreAndActivate;
+  output_projection.activation = stream->output_activation;
+  output_projection.ld_extra = dims.output;
+  output_projection.pack = stream->gemm_pack.data();
+  output_projection.row_invariant = true;
+
+  float* pre_hidden = stream->pre_hidden.data();
+  float* hidden = stream->hidden.data();
+  float* state = stream->state[stream->current].data();
+  for (size_t t0 = 0; t0 < steps; t0 += stream->chunk_steps) {
+    const size_t chunk = std::min(stream->chunk_steps, steps - t0);
+    const size_t rows = chunk * batch;
+
+    input_projection.m = rows;
+    input_projection.a = x + t0 * batch * dims.input;
+    Gemm(input_projection);
+
+    // Step 0 of the chunk starts from h in the state rows; step s > 0 from
+    // h of step s − 1, one block back in `hidden`.
+    recurrence.a = state + dims.input;
+    recurrence.a_row = width;
+    recurrence.c = pre_hidden;
+    recurrence.activated = hidden;
+    Gemm(recurrence);
+    recurrence.a = hidden;
+    recurrence.a_row = dims.hidden;
+    recurrence.c = pre_hidden + block;
+    recurrence.activated = hidden + block;
+    const auto one_block = static_cast<ptrdiff_t>(block);
+    GemmSequence(recurrence,
+                 GemmSteps{chunk - 1, one_block, one_block, one_block});
+
+    output_projection.m = rows;
+    output_projection.activated = y + t0 * batch * dims.output;
+    Gemm(output_projection);
+
+    const float* last = hidden + (chunk - 1) * block;
     for (size_t b = 0; b < batch; ++b) {
-      std::copy_n(x_t + b * dims.input, dims.input, current + b * width);
+      std::copy_n(last + b * dims.hidden, dims.hidden,
+                  state + b * width + dims.input);
     }
-    hidden_step.a = current;
-    hidden_step.activated = next + dims.input;  // h(t) beside x(t+1)
-    Gemm(hidden_step);
-    output_step.a = next + dims.input;
-    output_step.activated = y + t * batch * dims.output;
-    Gemm(output_step);
-    stream->current = 1 - stream->current;
   }
 }
 
@@ -75,23 +179,32 @@ HWY_AFTER_NAMESPACE();
 #include "src/validate.h"
 
 namespace elman {
-HWY_EXPORT(StreamSteps);
+HWY_EXPORT(StreamStep);
+HWY_EXPORT(StreamRun);
 
 namespace {
 constexpr const char* kConstructor = "elman::Stream";
 }  // namespace
+
+// Rows (steps × sequences) that a chunk of Run covers: enough to run its
+// projections as products at GEMM speed, few enough that the chunk's ĥ, h
+// and ŷ stay small (64 rows of H floats each).
+constexpr size_t kChunkRows = 64;
 
 Stream::Impl::Impl(const Model& model, size_t batch_size)
     : dims(model.dims()),
       batch(batch_size),
       hidden_activation(model.hidden_activation()),
       output_activation(model.output_activation()),
+      chunk_steps(std::max<size_t>(1, kChunkRows / batch_size)),
       wu_transposed((dims.input + dims.hidden) * dims.hidden),
       v_transposed(dims.hidden * dims.output),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
-      pre_hidden(batch_size * dims.hidden),
-      pre_output(batch_size * dims.output),
+      pre_hidden(chunk_steps * batch_size * dims.hidden),
+      hidden(chunk_steps * batch_size * dims.hidden),
+      pre_output(chunk_steps * batch_size * dims.output),
+      gemm_pack(kGemmPackFloats),
       state{internal::Buffer(batch_size * (dims.input + dims.hidden)),
             internal::Buffer(batch_size * (dims.input + dims.hidden))} {
   LoadWeights(model);
@@ -173,7 +286,7 @@ void Stream::Step(std::span<const float> x, std::span<float> y) {
   internal::CheckSize(kFunction, "y", y.size(), impl_->batch * dims.output,
                       "batch*output");
   internal::CheckFinite(kFunction, "x", x);
-  HWY_DYNAMIC_DISPATCH(StreamSteps)(impl_.get(), x.data(), 1, y.data());
+  HWY_DYNAMIC_DISPATCH(StreamStep)(impl_.get(), x.data(), y.data());
 }
 
 void Stream::Run(std::span<const float> x, size_t steps, std::span<float> y) {
@@ -186,7 +299,7 @@ void Stream::Run(std::span<const float> x, size_t steps, std::span<float> y) {
   internal::CheckSize(kFunction, "y", y.size(),
                       steps * impl_->batch * dims.output, "steps*batch*output");
   internal::CheckFinite(kFunction, "x", x);
-  HWY_DYNAMIC_DISPATCH(StreamSteps)(impl_.get(), x.data(), steps, y.data());
+  HWY_DYNAMIC_DISPATCH(StreamRun)(impl_.get(), x.data(), steps, y.data());
 }
 
 std::span<const float> Stream::hidden(size_t sequence) const {

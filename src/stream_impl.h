@@ -22,12 +22,18 @@ struct Stream::Impl {
   Activation hidden_activation;
   Activation output_activation;
 
+  // Steps whose input and output projections Run does as one product each.
+  size_t chunk_steps;
+
   internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H
   internal::Buffer v_transposed;   // Vᵀ, H×O
   internal::Buffer bias_hidden;    // b
   internal::Buffer bias_output;    // c
-  internal::Buffer pre_hidden;     // ĥ(t), [B][H]
-  internal::Buffer pre_output;     // ŷ(t), [B][O]
+  // ĥ, h and ŷ: Step's [B][·], or one chunk of Run's, [chunk_steps][B][·].
+  internal::Buffer pre_hidden;
+  internal::Buffer hidden;
+  internal::Buffer pre_output;
+  internal::Buffer gemm_pack;  // GemmArgs::pack
   // Per sequence a row [x(t) | h(t−1)]; state[current] is the live one.
   internal::Buffer state[2];
   int current = 0;

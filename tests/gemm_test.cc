@@ -7,7 +7,8 @@
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N);
 // packed panels of B (M ≥ 16) against the same cases unpacked; wide
-// single-row tiles; GemmSequence against one Gemm call per step.
+// single-row tiles; GemmSequence against one Gemm call per step;
+// row-invariant products, row by row against M = 1.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -49,6 +50,7 @@ struct GemmCase {
   Activation activation = Activation::kIdentity;
   size_t index = 0;     // selects the misalignments and paddings
   bool packed = false;  // gives the kernel a pack buffer
+  bool row_invariant = false;
 
   std::string Describe() const {
     static constexpr const char* kInits[] = {"zero", "bias", "accumulate"};
@@ -59,8 +61,9 @@ struct GemmCase {
       << (a_transposed ? " A transposed" : " A plain")
       << " init=" << kInits[static_cast<int>(init)]
       << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
-      << kt::Name(activation) << (packed ? " packed" : "") << " case " << index
-      << " (" << hwy::TargetName(HWY_TARGET) << ")";
+      << kt::Name(activation) << (packed ? " packed" : "")
+      << (row_invariant ? " row-invariant" : "") << " case " << index << " ("
+      << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
   }
 };
@@ -175,6 +178,7 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     args.activation_output = activation_output.data();
   }
   args.ld_extra = ld_extra;
+  args.row_invariant = c.row_invariant;
   // Filled with NaN: nothing the kernel did not pack may reach C.
   auto pack = hwy::AllocateAligned<float>(kGemmPackFloats);
   if (c.packed) {
@@ -229,7 +233,8 @@ constexpr GemmInit kInits[] = {GemmInit::kZero, GemmInit::kBias,
 // Runs every layout and init of (m, n, k) with the given epilogue.
 void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
                         Activation activation, size_t& index,
-                        std::mt19937_64& random, bool packed = false) {
+                        std::mt19937_64& random, bool packed = false,
+                        bool row_invariant = false) {
   for (bool transposed : {false, true}) {
     for (GemmInit init : kInits) {
       GemmCase c;
@@ -240,6 +245,7 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
       c.activation = activation;
       c.index = index++;
       c.packed = packed;
+      c.row_invariant = row_invariant;
       RunCase(c, random);
     }
   }
@@ -445,6 +451,67 @@ void TestGemmSequence() {
   }
 }
 
+// Row-invariant products: right (against double, every epilogue), and each
+// row of C bit for bit what the same row alone (M = 1) gives, for M on both
+// sides of the 4-row tile and of packing, K across the K blocks.
+void TestGemmRowInvariant() {
+  std::mt19937_64 random(9);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  size_t index = 0;
+  for (size_t m : {1, 2, 3, 5, 9, 17}) {
+    for (size_t n : {1, 17, 64, 100}) {
+      for (size_t k : {1, 17, 130}) {
+        SCOPED_TRACE("M=" + std::to_string(m) + " N=" + std::to_string(n) +
+                     " K=" + std::to_string(k));
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
+                           index, random,
+                           /*packed=*/true, /*row_invariant=*/true);
+        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate, activation,
+                           index, random, /*packed=*/true,
+                           /*row_invariant=*/true);
+
+        std::vector<float> a(m * k), b(k * n + kSlack), bias(n);
+        for (float& v : a) v = uniform(random);
+        for (float& v : b) v = uniform(random);
+        for (float& v : bias) v = uniform(random);
+        auto pack = hwy::AllocateAligned<float>(kGemmPackFloats);
+        GemmArgs args;
+        args.n = n, args.k = k;
+        args.a_row = k;
+        args.b = b.data(), args.ldb = n;
+        args.ldc = n, args.ld_extra = n;
+        args.init = GemmInit::kBias;
+        args.bias = bias.data();
+        args.epilogue = GemmEpilogue::kStoreAndActivate;
+        args.activation = Activation::kTanh;
+        args.pack = pack.get();
+        args.row_invariant = true;
+        std::vector<float> c_all(m * n), h_all(m * n);
+        GemmArgs all = args;
+        all.m = m, all.a = a.data(), all.c = c_all.data();
+        all.activated = h_all.data();
+        Gemm(all);
+        std::vector<float> c_row(n), h_row(n);
+        for (size_t r = 0; r < m; ++r) {
+          GemmArgs one = args;
+          one.m = 1, one.a = a.data() + r * k, one.c = c_row.data();
+          one.activated = h_row.data();
+          Gemm(one);
+          EXPECT_TRUE(
+              std::equal(c_row.begin(), c_row.end(), c_all.begin() + r * n))
+              << "row " << r << " of C";
+          EXPECT_TRUE(
+              std::equal(h_row.begin(), h_row.end(), h_all.begin() + r * n))
+              << "row " << r << " of activated";
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -462,5 +529,6 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmWideRow);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmSequence);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmRowInvariant);
 }  // namespace elman
 #endif

@@ -1,5 +1,5 @@
-// The inference Stream on every SIMD target: Run is T Steps bit for bit, a
-// chunked Run is one Run bit for bit, and the outputs are eq. 7.10's — the
+// The inference Stream on every SIMD target: Run is T Steps within rounding,
+// a chunked Run is one Run bit for bit, and the outputs are eq. 7.10's — the
 // same as the training Forward and as the double-precision reference, within
 // a rounding bound; Reset, Reset(h0), hidden() and Load do what they say.
 #include <algorithm>
@@ -43,7 +43,8 @@ std::string Describe(const Case& c) {
          " target=" + CurrentTarget();
 }
 
-// Every (f, g) pair once, spread over the three shapes and both batches.
+// Every (f, g) pair once, spread over the three shapes and both batches,
+// then long sequences.
 std::vector<Case> AllCases() {
   const Dims shapes[] = {{3, 17, 2}, {5, 33, 7}, {4, 100, 3}};
   std::vector<Case> cases;
@@ -53,6 +54,12 @@ std::vector<Case> AllCases() {
       cases.push_back({shapes[i % 3], 7 + i % 5, i % 2 ? 3u : 1u, f, g});
       ++i;
     }
+  }
+  // Long sequences: Run works in chunks of max(1, 64 / B) steps, so these
+  // cross 3 (B = 1), 8 (B = 3), 50 (B = 17) and 150 (B = 70) chunks.
+  for (size_t batch : {1, 3, 17, 70}) {
+    cases.push_back({shapes[batch % 3], 150, batch, Activation::kTanh,
+                     Activation::kIdentity});
   }
   return cases;
 }
@@ -78,8 +85,8 @@ Model MakeModel(const Case& c, uint64_t seed) {
 // variables, for which |error| ≤ λ·√n·u holds with probability at least
 // 1 − 2·exp(−λ²/2) (Higham & Mary, SIAM J. Sci. Comput. 2019). λ = 8 makes a
 // spurious failure impossible in practice. Stream and Forward are two such
-// float computations with different association (one product of length
-// I + H vs P = XWᵀ + b plus U h(t−1)), so they may differ by twice that.
+// float computations with different association (their products are tiled
+// differently), so they may differ by twice that.
 // Measured on this machine over all targets: at most 0.49·√n·u against the
 // reference and 0.62·√n·u between Stream and Forward (13–16× margin).
 double Tolerance(const Case& c) {
@@ -129,7 +136,9 @@ std::vector<float> State(const Stream& stream) {
 class StreamTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(StreamTest);
 
-TEST_P(StreamTest, RunEqualsStepsBitForBit) {
+// Run (projections over chunks of steps) and Step (one fused product per
+// step) associate ĥ's sums differently: equal within rounding.
+TEST_P(StreamTest, RunEqualsSteps) {
   uint64_t seed = 1;
   for (const Case& c : AllCases()) {
     SCOPED_TRACE(Describe(c));
@@ -145,9 +154,13 @@ TEST_P(StreamTest, RunEqualsStepsBitForBit) {
       step.Step({in.x.data() + t * x_step, x_step},
                 {y_step.data() + t * y_size, y_size});
     }
-    EXPECT_TRUE(SameBytes(y_run, y_step));
+    const double tol = 2 * Tolerance(c);
+    ExpectClose(y_run, Widen(y_step), tol, "y of Run vs Steps");
     for (size_t b = 0; b < c.batch; ++b) {
-      EXPECT_TRUE(SameBytes(run.hidden(b), step.hidden(b))) << "b=" << b;
+      const auto h_step = step.hidden(b);
+      ExpectClose(run.hidden(b),
+                  Widen(std::vector<float>(h_step.begin(), h_step.end())), tol,
+                  "h of Run vs Steps");
     }
   }
 }

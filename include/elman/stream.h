@@ -36,8 +36,11 @@ class Stream {
 
   /// One time step: x(t) [B][I] in, y(t) [B][O] out; h(t−1) → h(t).
   void Step(std::span<const float> x, std::span<float> y);
-  /// `steps` consecutive steps: x [T][B][I] in, y [T][B][O] out. The same
-  /// results, bit for bit, as calling Step T times.
+  /// `steps` consecutive steps: x [T][B][I] in, y [T][B][O] out. Faster
+  /// than T Steps for a whole sequence (the W and V products run over blocks
+  /// of steps at once); the same results as T Steps up to rounding (the sums
+  /// associate differently), and a sequence cut into several Runs gives bit
+  /// for bit the result of one Run.
   void Run(std::span<const float> x, size_t steps, std::span<float> y);
 
   /// The current hidden state h of one sequence (b < batch()), [H].

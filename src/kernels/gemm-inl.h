@@ -87,6 +87,10 @@ struct GemmArgs {
   /// kGemmPackFloats floats of scratch, 64-byte aligned, not overlapping any
   /// operand; nullptr never packs (fine for M ≤ 4: one row tile).
   float* pack = nullptr;
+  /// Each row of C comes out bit for bit the same whatever M is (every row
+  /// in a full-height tile, K always in the same blocks): the streaming
+  /// step's projections, so that one Run over T steps equals T Steps.
+  bool row_invariant = false;
 };
 
 /// How a sequence of same-shaped products moves from one time step to the

@@ -82,7 +82,7 @@ struct Worst {
   std::string Describe(const char* what, Activation a) const {
     std::ostringstream s;
     s.precision(9);
-    s << what << " " << kt::Name(a) << " at z=" << z << ": got " << got
+    s << what << " " << ActivationName(a) << " at z=" << z << ": got " << got
       << ", want " << want << ", tolerance " << tolerance << " ("
       << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
@@ -100,7 +100,7 @@ void TestActivateVector() {
     });
     Worst worst;
     for (size_t i = 0; i < z.size(); ++i) {
-      const double want = kt::ActivateRef(a, z[i]);
+      const double want = reference::Activate(a, z[i]);
       worst.Update(z[i], got[i], want, kt::ActivationTolerance(a, want));
     }
     EXPECT_LE(worst.ratio, 1.0) << worst.Describe("Activate", a);
@@ -118,7 +118,7 @@ void TestDerivativeVector() {
     });
     Worst worst;
     for (size_t i = 0; i < z.size(); ++i) {
-      worst.Update(z[i], got[i], kt::DerivativeRef(a, z[i]),
+      worst.Update(z[i], got[i], reference::Derivative(a, z[i]),
                    kt::DerivativeTolerance(a));
     }
     EXPECT_LE(worst.ratio, 1.0) << worst.Describe("Derivative", a);
@@ -153,8 +153,9 @@ void SweepArrayOp(ArrayOp op) {
     for (size_t n : kt::kLengths) {
       for (size_t offset = 0; offset < 16; ++offset) {
         const size_t in_offset = offset % 4, out_offset = offset / 4;
-        SCOPED_TRACE(std::string(kt::Name(a)) + " n=" + std::to_string(n) +
-                     " offsets " + std::to_string(in_offset) + "," +
+        SCOPED_TRACE(std::string(ActivationName(a)) +
+                     " n=" + std::to_string(n) + " offsets " +
+                     std::to_string(in_offset) + "," +
                      std::to_string(out_offset));
         GuardedMatrix in(1, n, n, in_offset, 0, kt::kNaN);
         GuardedMatrix out(1, n, n, out_offset);
@@ -178,7 +179,7 @@ void SweepArrayOp(ArrayOp op) {
           case ArrayOp::kMultiply:
             // Its input is the activation's output a(z) (the stored h).
             for (size_t i = 0; i < n; ++i) {
-              in.at(0, i) = static_cast<float>(kt::ActivateRef(a, z[i]));
+              in.at(0, i) = static_cast<float>(reference::Activate(a, z[i]));
             }
             MultiplyByDerivative(a, in.data(), out.data(), n);
             break;
@@ -188,10 +189,10 @@ void SweepArrayOp(ArrayOp op) {
         for (size_t i = 0; i < n; ++i) {
           const double got = target.at(0, i);
           if (op == ArrayOp::kActivate || op == ArrayOp::kActivateInPlace) {
-            const double want = kt::ActivateRef(a, z[i]);
+            const double want = reference::Activate(a, z[i]);
             worst.Update(z[i], got, want, kt::ActivationTolerance(a, want));
           } else if (op == ArrayOp::kDerivative) {
-            worst.Update(z[i], got, kt::DerivativeRef(a, z[i]),
+            worst.Update(z[i], got, reference::Derivative(a, z[i]),
                          kt::DerivativeTolerance(a));
           } else {
             // x·a'(z) from a(z): 1 − a² without FMA rounds a² (≤ u·a² ≤ u)

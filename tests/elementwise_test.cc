@@ -58,7 +58,7 @@ void TestOutputError() {
     for (float weight : {0.0f, 1.0f, 0.37f}) {
       for (size_t n : kt::kLengths) {
         for (size_t offset = 0; offset < 8; ++offset) {
-          SCOPED_TRACE(std::string(kt::Name(g)) + " weight " +
+          SCOPED_TRACE(std::string(ActivationName(g)) + " weight " +
                        std::to_string(weight) + " n=" + std::to_string(n) +
                        " offset case " + std::to_string(offset));
           GuardedMatrix pre(1, n, n, offset % 4, 0, kt::kNaN);
@@ -78,8 +78,8 @@ void TestOutputError() {
           const double dg = kt::DerivativeTolerance(g);
           for (size_t i = 0; i < n; ++i) {
             const double z = pre.at(0, i), y = target.at(0, i);
-            const double gz = kt::ActivateRef(g, z);
-            const double d = kt::DerivativeRef(g, z);
+            const double gz = reference::Activate(g, z);
+            const double d = reference::Derivative(g, z);
             const double r = gz - y;
             const double eg = kt::ActivationTolerance(g, gz);
             const double tolerance =

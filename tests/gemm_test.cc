@@ -61,7 +61,7 @@ struct GemmCase {
       << (a_transposed ? " A transposed" : " A plain")
       << " init=" << kInits[static_cast<int>(init)]
       << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
-      << kt::Name(activation) << (packed ? " packed" : "")
+      << ActivationName(activation) << (packed ? " packed" : "")
       << (row_invariant ? " row-invariant" : "") << " case " << index << " ("
       << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
@@ -77,7 +77,7 @@ void FillActivationOutputs(GuardedMatrix& outputs, Activation activation,
   for (size_t r = 0; r < rows; ++r) {
     for (size_t c = 0; c < cols; ++c) {
       const double z = (random() & 1) ? magnitude(random) : -magnitude(random);
-      outputs.at(r, c) = static_cast<float>(kt::ActivateRef(activation, z));
+      outputs.at(r, c) = static_cast<float>(reference::Activate(activation, z));
     }
   }
 }
@@ -214,7 +214,7 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
       if (c.epilogue == GemmEpilogue::kStoreAndActivate) {
         // activated = a(C): judged against a applied to the C actually
         // stored, so that only the activation's own error counts here.
-        const double want = kt::ActivateRef(c.activation, got);
+        const double want = reference::Activate(c.activation, got);
         worst_activated.Update(r, col, activated.at(r, col), want,
                                kt::ActivationTolerance(c.activation, want));
       }

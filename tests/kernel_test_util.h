@@ -15,6 +15,7 @@
 #include <string>
 
 #include "elman/model.h"
+#include "elman/reference.h"
 #include "gtest/gtest.h"
 #include "hwy/aligned_allocator.h"
 
@@ -33,37 +34,9 @@ inline constexpr Activation kActivations[] = {
 /// error ≤ u.
 inline constexpr double kU = 0x1p-24;
 
-inline const char* Name(Activation a) {
-  switch (a) {
-    case Activation::kTanh:
-      return "tanh";
-    case Activation::kSigmoid:
-      return "sigmoid";
-    case Activation::kRelu:
-      return "relu";
-    case Activation::kIdentity:
-      return "identity";
-  }
-  return "?";
-}
-
-/// The activations and their derivatives as textbook formulas in double,
-/// sharing nothing with the kernels. relu'(0) = 0 (include/elman/model.h).
-inline double ActivateRef(Activation a, double z) {
-  switch (a) {
-    case Activation::kTanh:
-      return std::tanh(z);
-    case Activation::kSigmoid:
-      return 1.0 / (1.0 + std::exp(-z));
-    case Activation::kRelu:
-      return z > 0.0 ? z : 0.0;
-    case Activation::kIdentity:
-      return z;
-  }
-  return 0.0;
-}
-
-/// a'(z) from a = a(z), in double: what DerivativeFromOutput computes.
+/// a'(z) from a = a(z), in double: what DerivativeFromOutput computes. (a(z)
+/// and a'(z) at z themselves come from elman::reference::Activate and
+/// Derivative, which share nothing with the kernels.)
 inline double DerivativeFromOutputRef(Activation activation, double a) {
   switch (activation) {
     case Activation::kTanh:
@@ -72,24 +45,6 @@ inline double DerivativeFromOutputRef(Activation activation, double a) {
       return a * (1.0 - a);
     case Activation::kRelu:
       return a > 0.0 ? 1.0 : 0.0;
-    case Activation::kIdentity:
-      return 1.0;
-  }
-  return 0.0;
-}
-
-inline double DerivativeRef(Activation a, double z) {
-  switch (a) {
-    case Activation::kTanh: {
-      const double t = std::tanh(z);
-      return 1.0 - t * t;
-    }
-    case Activation::kSigmoid: {
-      const double s = 1.0 / (1.0 + std::exp(-z));
-      return s * (1.0 - s);
-    }
-    case Activation::kRelu:
-      return z > 0.0 ? 1.0 : 0.0;
     case Activation::kIdentity:
       return 1.0;
   }

@@ -4,7 +4,6 @@
 // nothing — outputs, gradients, dx/dh0, the workspace's stored pass and views
 // are byte for byte as before, and so is a Stream's state. Validation does
 // not depend on the SIMD target, so these run once, on the best one.
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -19,6 +18,7 @@ namespace elman {
 namespace {
 
 using test::RandomVector;
+using test::SameBytes;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -49,11 +49,6 @@ void FillSentinel(std::span<float> buffer) {
   for (size_t i = 0; i < buffer.size(); ++i) {
     buffer[i] = -777.25f - 0.5f * static_cast<float>(i % 1000);
   }
-}
-
-bool SameBytes(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 std::vector<float> Flat(const Parameters& parameters) {

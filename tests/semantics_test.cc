@@ -5,7 +5,6 @@
 // reuse at smaller T and B.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,12 +19,8 @@ namespace {
 
 using test::ExpectClose;
 using test::RandomVector;
+using test::SameBytes;
 using test::Widen;
-
-bool SameBytes(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // A problem with random weights, biases, x, target, h0 (empty if !with_h0).
 struct Problem {

@@ -4,7 +4,6 @@
 // a rounding bound; Reset, Reset(h0), hidden() and Load do what they say.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,12 +18,8 @@ namespace {
 
 using test::ExpectClose;
 using test::RandomVector;
+using test::SameBytes;
 using test::Widen;
-
-bool SameBytes(std::span<const float> a, std::span<const float> b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // Shapes that are not multiples of any vector width (H = 17, 33, 100 straddle
 // 4-, 8- and 16-lane vectors), B = 1 (the latency path) and B = 3.

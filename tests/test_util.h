@@ -1,11 +1,12 @@
-// Shared helpers for the whole-pass tests: random inputs, widening to double,
-// and a tolerance check relative to a quantity's size.
+// Shared helpers for the whole-pass tests: random inputs, bitwise equality,
+// widening to double, and a tolerance check relative to a quantity's size.
 #ifndef ELMAN_TESTS_TEST_UTIL_H_
 #define ELMAN_TESTS_TEST_UTIL_H_
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <random>
 #include <string>
@@ -22,6 +23,13 @@ inline std::vector<float> RandomVector(size_t n, std::mt19937_64& random,
   std::vector<float> v(n);
   for (float& value : v) value = uniform(random);
   return v;
+}
+
+/// Whether a and b hold the same floats, bit for bit (NaN payloads and the
+/// sign of zero included).
+inline bool SameBytes(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 inline std::vector<double> Widen(std::span<const float> v) {

@@ -9,6 +9,7 @@
 #include "elman/elman.h"
 #include "gtest/gtest.h"
 #include "hwy/tests/hwy_gtest.h"
+#include "src/tools/verify_cases.h"
 #include "tests/test_util.h"
 
 namespace elman {
@@ -35,26 +36,8 @@ std::string Describe(const Case& c) {
          (c.with_weights ? " weights" : "");
 }
 
-// Tolerance on ‖simd − ref‖∞ / ‖ref‖∞. Every float product of length K has
-// relative error at most K·u (u = 2⁻²⁴, Higham's γ_K bound on |a|·|b|; FMA
-// and summation order change only the constant). Backward chains T such
-// products of length H through the recurrence; with Glorot-scaled U and
-// |f'| ≤ 1 the chain does not amplify, so the error of a gradient is bounded
-// by (K + T·H)·u relative to the sizes involved. Cancellation in a sum can
-// make a quantity much smaller than its terms (db = Σ δ over T·B rows, with
-// H = 1, can nearly vanish), so each gradient's error is measured against the
-// ∞-norm of the whole gradient (dW, dU, db, dV, dc, dx, dh0 together), and
-// the forward quantities against their own ∞-norms. The sums over the T·B
-// rows of the weight gradients add T·B to the length; 16 is the margin for
-// the constants, +16 for the shortest cases.
-double Tolerance(const Case& c) {
-  const double u = std::ldexp(1.0, -24);
-  const double k = static_cast<double>(
-      std::max({c.dims.input, c.dims.hidden, c.dims.output}));
-  return 16.0 * u *
-         (k + static_cast<double>(c.seq.steps * c.dims.hidden) +
-          static_cast<double>(c.seq.steps * c.seq.batch) + 16.0);
-}
+// The bound elman_verify uses too (src/tools/verify_cases.h explains it).
+double Tolerance(const Case& c) { return verify::PassTolerance(c.dims, c.seq); }
 
 void RunCase(const Case& c, uint64_t seed) {
   SCOPED_TRACE(Describe(c) + " target=" + CurrentTarget());

@@ -164,22 +164,6 @@ std::string Describe(const Case& c) {
          kWeightNames[static_cast<int>(c.weights)];
 }
 
-// The tolerance of tests/passes_test.cc. A float product of length K has
-// relative error at most K·u (u = 2⁻²⁴, Higham's γ_K bound on |a|·|b|; FMA
-// and summation order change only the constant). Backward chains T such
-// products of length H through the recurrence (eq. 7.15); with Glorot-scaled
-// U and |f'| ≤ 1 the chain does not amplify, so the bound grows as K + T·H.
-// The weight gradients sum over T·B rows, adding T·B. 16 is the margin for
-// the constants, +16 for the shortest cases.
-double Tolerance(const Case& c) {
-  const double u = std::ldexp(1.0, -24);
-  const double k = static_cast<double>(
-      std::max({c.dims.input, c.dims.hidden, c.dims.output}));
-  return 16.0 * u *
-         (k + static_cast<double>(c.seq.steps * c.dims.hidden) +
-          static_cast<double>(c.seq.steps * c.seq.batch) + 16.0);
-}
-
 Problem::Problem(const Case& the_case, uint64_t seed, std::mt19937_64& random)
     : c(the_case), model({c.dims, c.f, c.g}, seed) {
   const size_t rows = c.seq.steps * c.seq.batch;

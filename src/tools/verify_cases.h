@@ -4,7 +4,9 @@
 #ifndef ELMAN_SRC_TOOLS_VERIFY_CASES_H_
 #define ELMAN_SRC_TOOLS_VERIFY_CASES_H_
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -40,8 +42,31 @@ Case MakeCase(size_t index, std::mt19937_64& random);
 /// "I=3 H=17 O=2 T=7 B=1 f=tanh g=identity w=random".
 std::string Describe(const Case& c);
 
+/// Bound on ‖simd − ref‖∞ / ‖ref‖∞ for a whole forward + loss + backward,
+/// shared by elman_verify and tests/passes_test.cc. Every float product of
+/// length K has relative error at most K·u (u = 2⁻²⁴, Higham's γ_K bound on
+/// |a|·|b|; FMA and summation order change only the constant). Backward
+/// chains T such products of length H through the recurrence (eq. 7.15);
+/// with Glorot-scaled U and |f'| ≤ 1 the chain does not amplify, so the
+/// error of a gradient is bounded by (K + T·H)·u relative to the sizes
+/// involved. Cancellation in a sum can make a quantity much smaller than its
+/// terms (db = Σ δ over T·B rows, with H = 1, can nearly vanish), so each
+/// gradient's error is measured against the ∞-norm of the whole gradient
+/// (dW, dU, db, dV, dc, dx, dh0 together), and the forward quantities
+/// against their own ∞-norms. The sums over the T·B rows of the weight
+/// gradients add T·B to the length; 16 is the margin for the constants, +16
+/// for the shortest cases.
+inline double PassTolerance(Dims dims, SequenceShape seq) {
+  const double u = std::ldexp(1.0, -24);
+  const double k =
+      static_cast<double>(std::max({dims.input, dims.hidden, dims.output}));
+  return 16.0 * u *
+         (k + static_cast<double>(seq.steps * dims.hidden) +
+          static_cast<double>(seq.steps * seq.batch) + 16.0);
+}
+
 /// Bound on every error that RunOnCurrentTarget reports for this case.
-double Tolerance(const Case& c);
+inline double Tolerance(const Case& c) { return PassTolerance(c.dims, c.seq); }
 
 /// One case: random inputs, what the reference makes of them, and the sizes
 /// the errors are judged against.

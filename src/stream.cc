@@ -7,7 +7,8 @@
 // overwrite the h(t−1) it is still reading. The fewest calls per step: this
 // is the latency path.
 //
-// Run works through the sequence in chunks of steps instead:
+// Run works through the sequence in chunks of steps instead, each the
+// forward of src/forward_sequence-inl.h (shared with the training Forward):
 //   P = X Wᵀ + b for the chunk's rows (one product),
 //   ĥ(t) = P(t) + h(t−1) Uᵀ, h(t) = f(ĥ(t)) step by step (GemmSequence),
 //   Ŷ = H Vᵀ + c, y = g(Ŷ) for the chunk's rows (one product),
@@ -24,6 +25,7 @@
 #include <algorithm>
 
 #include "hwy/highway.h"
+#include "src/forward_sequence-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/stream_impl.h"
 
@@ -84,87 +86,37 @@ void StreamStep(Stream::Impl* stream, const float* x, float* y) {
 void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
-  const size_t block = batch * dims.hidden;       // one step of ĥ or h
+  const size_t block = batch * dims.hidden;       // one step of h
   const size_t width = dims.input + dims.hidden;  // of a state row
-  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
-  const float* w_transposed = stream->wu_transposed.data();
-  const float* u_transposed = w_transposed + dims.input * dims.hidden;
-
-  GemmArgs input_projection;
-  input_projection.n = dims.hidden;
-  input_projection.k = dims.input;
-  input_projection.a_row = dims.input;
-  input_projection.b = w_transposed;
-  input_projection.ldb = dims.hidden;
-  input_projection.c = stream->pre_hidden.data();
-  input_projection.ldc = dims.hidden;
-  input_projection.init = GemmInit::kBias;
-  input_projection.bias = stream->bias_hidden.data();
-  input_projection.pack = stream->gemm_pack.data();
-  input_projection.row_invariant = true;
-
-  GemmArgs recurrence;
-  recurrence.m = batch;
-  recurrence.n = dims.hidden;
-  recurrence.k = dims.hidden;
-  recurrence.a_row = dims.hidden;
-  recurrence.b = u_transposed;
-  recurrence.ldb = dims.hidden;
-  recurrence.ldc = dims.hidden;
-  recurrence.init = GemmInit::kAccumulate;
-  recurrence.epilogue = GemmEpilogue::kStoreAndActivate;
-  recurrence.activation = stream->hidden_activation;
-  recurrence.ld_extra = dims.hidden;
-  recurrence.pack = stream->gemm_pack.data();
-
-  GemmArgs output_projection;
-  output_projection.n = dims.output;
-  output_projection.k = dims.hidden;
-  output_projection.a = stream->hidden.data();
-  output_projection.a_row = dims.hidden;
-  output_projection.b = stream->v_transposed.data();
-  output_projection.ldb = dims.output;
-  output_projection.c = stream->pre_output.data();
-  output_projection.ldc = dims.output;
-  output_projection.init = GemmInit::kBias;
-  output_projection.bias = stream->bias_output.data();
-  output_projection.epilogue = GemmEpilogue::kStoreAndActivate;
-  output_projection.activation = stream->output_activation;
-  output_projection.ld_extra = dims.output;
-  output_projection.pack = stream->gemm_pack.data();
-  output_projection.row_invariant = true;
-
-  float* pre_hidden = stream->pre_hidden.data();
-  float* hidden = stream->hidden.data();
   float* state = stream->state[stream->current].data();
+
+  ForwardSequenceArgs sequence;
+  sequence.dims = dims;
+  sequence.batch = batch;
+  sequence.hidden_activation = stream->hidden_activation;
+  sequence.output_activation = stream->output_activation;
+  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
+  sequence.w_transposed = stream->wu_transposed.data();
+  sequence.u_transposed =
+      stream->wu_transposed.data() + dims.input * dims.hidden;
+  sequence.v_transposed = stream->v_transposed.data();
+  sequence.bias_hidden = stream->bias_hidden.data();
+  sequence.bias_output = stream->bias_output.data();
+  // Each chunk starts from h in the state rows, beside x.
+  sequence.h_initial = state + dims.input;
+  sequence.h_initial_stride = width;
+  sequence.pre_hidden = stream->pre_hidden.data();
+  sequence.hidden = stream->hidden.data();
+  sequence.pre_output = stream->pre_output.data();
+  sequence.pack = stream->gemm_pack.data();
+  sequence.row_invariant = true;
   for (size_t t0 = 0; t0 < steps; t0 += stream->chunk_steps) {
-    const size_t chunk = std::min(stream->chunk_steps, steps - t0);
-    const size_t rows = chunk * batch;
-
-    input_projection.m = rows;
-    input_projection.a = x + t0 * batch * dims.input;
-    Gemm(input_projection);
-
-    // Step 0 of the chunk starts from h in the state rows; step s > 0 from
-    // h of step s − 1, one block back in `hidden`.
-    recurrence.a = state + dims.input;
-    recurrence.a_row = width;
-    recurrence.c = pre_hidden;
-    recurrence.activated = hidden;
-    Gemm(recurrence);
-    recurrence.a = hidden;
-    recurrence.a_row = dims.hidden;
-    recurrence.c = pre_hidden + block;
-    recurrence.activated = hidden + block;
-    const auto one_block = static_cast<ptrdiff_t>(block);
-    GemmSequence(recurrence,
-                 GemmSteps{chunk - 1, one_block, one_block, one_block});
-
-    output_projection.m = rows;
-    output_projection.activated = y + t0 * batch * dims.output;
-    Gemm(output_projection);
-
-    const float* last = hidden + (chunk - 1) * block;
+    sequence.steps = std::min(stream->chunk_steps, steps - t0);
+    sequence.x = x + t0 * batch * dims.input;
+    sequence.y = y + t0 * batch * dims.output;
+    ForwardSequence(sequence);
+    // The chunk's last h becomes the state the next chunk (or Step) reads.
+    const float* last = sequence.hidden + (sequence.steps - 1) * block;
     for (size_t b = 0; b < batch; ++b) {
       std::copy_n(last + b * dims.hidden, dims.hidden,
                   state + b * width + dims.input);

@@ -6,7 +6,7 @@
 //
 // Names: BM_Forward/elman/I:64/H:128/O:64/T:100/B:1, .../reference/...,
 // BM_TrainStep/{elman,reference}/..., BM_Inference/elman/...,
-// BM_StreamStep/elman/H:32 (I = O = H/4).
+// BM_StreamStep/elman/H:32 (I = O = H/4), BM_StreamStepOverhead/elman.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -136,6 +136,19 @@ void StreamStepElman(benchmark::State& state) {
   SetPassCounters(state, ForwardFlops(shape), 1);
 }
 
+// The smallest model there is (I = H = O = 1): what a Step costs besides its
+// arithmetic — argument checks, the dispatch to the SIMD target, the call.
+void StreamStepOverhead(benchmark::State& state) {
+  Problem p(Shape{1, 1, 1, 1, 1});
+  Stream stream(p.model, 1);
+  for (auto _ : state) {
+    stream.Step(p.x, p.y);
+    benchmark::DoNotOptimize(p.y.data());
+    benchmark::ClobberMemory();
+  }
+  SetPassCounters(state, ForwardFlops(Shape{1, 1, 1, 1, 1}), 1);
+}
+
 void RegisterPass(const char* name, void (*function)(benchmark::State&),
                   bool is_reference) {
   benchmark::internal::Benchmark* b =
@@ -156,8 +169,13 @@ void RegisterAll() {
   benchmark::RegisterBenchmark("BM_StreamStep/elman", StreamStepElman)
       ->ArgName("H")
       ->Arg(32)
+      ->Arg(64)
       ->Arg(128)
+      ->Arg(256)
       ->Arg(512)
+      ->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("BM_StreamStepOverhead/elman",
+                               StreamStepOverhead)
       ->Unit(benchmark::kNanosecond);
 }
 

@@ -18,7 +18,9 @@
 #include "hwy/highway.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/elementwise-inl.h"
+#include "src/fused_path.h"
 #include "src/kernels/gemm-inl.h"
+#include "src/kernels/matvec-inl.h"
 #include "src/workspace_impl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -61,6 +63,75 @@ HWY_INLINE void Product(const float* a, const float* b, size_t m, size_t k,
   Gemm(product);
 }
 
+// eq. 7.15's carry δ(t) = (grad_dense(t) + δ(t+1) U) ⊙ f'(ĥ(t)) over B
+// rows a step, as one GemmSequence; Δ holds grad_dense on entry, δ on exit.
+HWY_INLINE void GemmCarry(Activation f, const float* u, const float* hidden,
+                          size_t n, size_t steps, size_t batch, float* delta,
+                          float* pack) {
+  const size_t block = batch * n;
+  // dh(T−1) = grad_dense(T−1).
+  const size_t last = (steps - 1) * block;
+  MultiplyByDerivative(f, hidden + last + block, delta + last, block);
+  GemmArgs carry;
+  carry.m = batch;
+  carry.n = n;
+  carry.k = n;
+  carry.a_row = n;
+  carry.b = u;
+  carry.ldb = n;
+  carry.ldc = n;
+  carry.init = GemmInit::kAccumulate;
+  carry.epilogue = GemmEpilogue::kTimesDerivative;
+  carry.activation = f;
+  carry.ld_extra = n;
+  carry.pack = pack;
+  // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
+  // block t + 1); every pointer moves back one block per step.
+  if (steps > 1) {
+    const size_t first = steps - 2;
+    carry.a = delta + (first + 1) * block;
+    carry.c = delta + first * block;
+    carry.activation_output = hidden + (first + 1) * block;
+    const auto back_one_block = -static_cast<ptrdiff_t>(block);
+    GemmSequence(carry, GemmSteps{steps - 1, back_one_block, back_one_block,
+                                  back_one_block});
+  }
+}
+
+// The same carry for one sequence, a matrix-vector product a step
+// (grad_dense(t) as its init, f' in registers).
+HWY_INLINE void MatVecCarry(Activation f, const float* u, const float* hidden,
+                            size_t n, size_t steps, float* delta) {
+  WithActivation(f, [&](auto tag) {
+    for (size_t t = steps; t-- > 0;) {
+      const MatVecTerm term{delta + (t + 1) * n, n, u, n};
+      MatVecColumns(&term, t + 1 < steps ? 1 : 0, n, delta + t * n,
+                    TimesDerivative<decltype(tag)::value>{
+                        delta + t * n, hidden + (t + 1) * n});
+    }
+  });
+}
+
+// The same for one sequence of small H, step by step: each step one
+// two-term matrix-vector product dh(t) = e(t)·V + δ(t+1)·U (the row-vector
+// form of eq. 7.14 + 7.15, streaming V and U by rows) and δ(t) = dh(t) ⊙
+// f'(ĥ(t)) from the stored h(t) (hidden row t + 1).
+HWY_INLINE void FusedCarry(Activation f, const float* errors, const float* v,
+                           const float* u, const float* hidden,
+                           const Dims& dims, size_t steps, float* delta) {
+  const size_t n = dims.hidden;
+  WithActivation(f, [&](auto tag) {
+    for (size_t t = steps; t-- > 0;) {
+      const MatVecTerm terms[2] = {
+          {errors + t * dims.output, dims.output, v, n},
+          {delta + (t + 1) * n, n, u, n}};
+      MatVecColumns(terms, t + 1 < steps ? 2 : 1, n, nullptr,
+                    TimesDerivative<decltype(tag)::value>{
+                        delta + t * n, hidden + (t + 1) * n});
+    }
+  });
+}
+
 void BackwardPass(const Model* model, const float* target,
                   const float* step_weights, Workspace::Impl* ws,
                   Gradients* grads, float* dx, float* dh0) {
@@ -89,36 +160,20 @@ void BackwardPass(const Model* model, const float* target,
                   step_weights[t], errors + t * out_block, out_block);
     }
   }
-  // grad_dense(t) = Vᵀ e(t) for every step (eq. 7.14), into Δ.
-  Product(errors, params.V().data(), rows, dims.output, dims.hidden, delta,
-          pack);
-
-  // The reverse-time loop, eq. 7.15. dh(T−1) = grad_dense(T−1).
-  const size_t last = (steps - 1) * block;
-  MultiplyByDerivative(f, hidden + last + block, delta + last, block);
-  GemmArgs carry;
-  carry.m = batch;
-  carry.n = dims.hidden;
-  carry.k = dims.hidden;
-  carry.a_row = dims.hidden;
-  carry.b = params.U().data();
-  carry.ldb = dims.hidden;
-  carry.ldc = dims.hidden;
-  carry.init = GemmInit::kAccumulate;
-  carry.epilogue = GemmEpilogue::kTimesDerivative;
-  carry.activation = f;
-  carry.ld_extra = dims.hidden;
-  carry.pack = pack;
-  // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
-  // block t + 1); every pointer moves back one block per step.
-  if (steps > 1) {
-    const size_t first = steps - 2;
-    carry.a = delta + (first + 1) * block;
-    carry.c = delta + first * block;
-    carry.activation_output = hidden + (first + 1) * block;
-    const auto back_one_block = -static_cast<ptrdiff_t>(block);
-    GemmSequence(carry, GemmSteps{steps - 1, back_one_block, back_one_block,
-                                  back_one_block});
+  // Δ = δ(t) for every step: the reverse-time loop, eq. 7.14–7.15.
+  if (internal::UsesFusedSteps(batch, dims.hidden)) {
+    FusedCarry(f, errors, params.V().data(), params.U().data(), hidden, dims,
+               steps, delta);
+  } else {
+    // grad_dense(t) = Vᵀ e(t) for every step at once (eq. 7.14), into Δ.
+    Product(errors, params.V().data(), rows, dims.output, dims.hidden, delta,
+            pack);
+    if (internal::UsesMatVec(batch, dims.hidden)) {
+      MatVecCarry(f, params.U().data(), hidden, dims.hidden, steps, delta);
+    } else {
+      GemmCarry(f, params.U().data(), hidden, dims.hidden, steps, batch,
+                delta, pack);
+    }
   }
 
   // Weight gradients as products over all stored steps. dU pairs δ(t) with

@@ -29,6 +29,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.w_transposed = ws->w_transposed.data();
   sequence.u_transposed = ws->u_transposed.data();
   sequence.v_transposed = ws->v_transposed.data();
+  sequence.v = params.V().data();
   sequence.bias_hidden = params.b().data();
   sequence.bias_output = params.c().data();
   // Hidden block 0 is h0; without h0, h(−1) = 0 and step 0 is P(0) alone.

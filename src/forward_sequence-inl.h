@@ -6,6 +6,14 @@
 //   3. Ŷ = H Vᵀ + c, y = g(Ŷ) for all rows at once.
 // Shared by the training Forward (the whole sequence, storing ĥ, h and ŷ for
 // Backward) and Stream::Run (one chunk of steps at a time).
+//
+// One sequence (B = 1) of a small H (internal::UsesFusedSteps) runs step by
+// step instead, each step one FusedStep: the projections of a step are then
+// too small for a product over all steps to pay for its call and extra pass,
+// and the input and output projections of step t overlap, out of order, with
+// the latency-bound chain h(t−1) → ĥ(t) → h(t) of the recurrence. Up to
+// internal::kMatVecMaxHidden, one sequence's recurrence (step 2) runs on the
+// matrix-vector kernel rather than the GEMM.
 #if defined(ELMAN_SRC_FORWARD_SEQUENCE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_FORWARD_SEQUENCE_INL_H_
 #undef ELMAN_SRC_FORWARD_SEQUENCE_INL_H_
@@ -17,7 +25,10 @@
 
 #include "elman/model.h"
 #include "hwy/highway.h"
+#include "src/fused_path.h"
+#include "src/kernels/activation-inl.h"
 #include "src/kernels/gemm-inl.h"
+#include "src/kernels/matvec-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -31,6 +42,7 @@ struct ForwardSequenceArgs {
   const float* w_transposed = nullptr;  ///< Wᵀ, I×H
   const float* u_transposed = nullptr;  ///< Uᵀ, H×H
   const float* v_transposed = nullptr;  ///< Vᵀ, H×O
+  const float* v = nullptr;             ///< V, O×H (FusedStep's row form)
   const float* bias_hidden = nullptr;   ///< b
   const float* bias_output = nullptr;   ///< c
   /// h(−1): B rows, h_initial_stride floats apart; nullptr means zero (step
@@ -46,30 +58,46 @@ struct ForwardSequenceArgs {
   bool row_invariant = false;
 };
 
-HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
+/// One step of one sequence, eq. 7.10, in two kernel calls:
+///   ĥ = b + x·Wᵀ + h_previous·Uᵀ, h = f(ĥ)   (one column-form product with
+///                                              two terms, f in registers)
+///   ŷ = c + h·Vᵀ (column form, f = g fused) or V·h (row form for O ≤
+///   kRowFormMaxOutputs, then g)
+/// h_previous == nullptr means h(−1) = 0. `hidden` must not overlap
+/// h_previous (a panel of h is stored while the next panel still reads
+/// h(t−1)).
+HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
+                          const float* h_previous, float* pre_hidden,
+                          float* hidden, float* pre_output, float* y) {
   const Dims dims = s.dims;
-  const size_t rows = s.steps * s.batch;
+  const MatVecTerm terms[2] = {
+      {x, dims.input, s.w_transposed, dims.hidden},
+      {h_previous, dims.hidden, s.u_transposed, dims.hidden}};
+  const size_t num_terms = h_previous != nullptr ? 2 : 1;
+  WithActivation(s.hidden_activation, [&](auto tag) {
+    MatVecColumns(terms, num_terms, dims.hidden, s.bias_hidden,
+                  StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
+  });
+  if (dims.output <= kRowFormMaxOutputs) {
+    MatVecRows(s.v, dims.hidden, dims.output, hidden, dims.hidden,
+               s.bias_output, pre_output);
+    ActivateArray(s.output_activation, pre_output, y, dims.output);
+  } else {
+    const MatVecTerm output_term{hidden, dims.hidden, s.v_transposed,
+                                 dims.output};
+    WithActivation(s.output_activation, [&](auto tag) {
+      MatVecColumns(&output_term, 1, dims.output, s.bias_output,
+                    StoreAndActivate<decltype(tag)::value>{pre_output, y});
+    });
+  }
+}
+
+// The recurrence as one GemmSequence (B rows per step). Step 0 reads
+// h(−1); step t > 0 reads h(t−1), one block back in `hidden`, and every
+// pointer moves on a block per step.
+HWY_INLINE void GemmRecurrence(const ForwardSequenceArgs& s) {
+  const Dims dims = s.dims;
   const size_t block = s.batch * dims.hidden;  // one step of ĥ or h
-
-  // 1. P = X Wᵀ + b, written into ĥ.
-  GemmArgs input_projection;
-  input_projection.m = rows;
-  input_projection.n = dims.hidden;
-  input_projection.k = dims.input;
-  input_projection.a = s.x;
-  input_projection.a_row = dims.input;
-  input_projection.b = s.w_transposed;
-  input_projection.ldb = dims.hidden;
-  input_projection.c = s.pre_hidden;
-  input_projection.ldc = dims.hidden;
-  input_projection.init = GemmInit::kBias;
-  input_projection.bias = s.bias_hidden;
-  input_projection.pack = s.pack;
-  input_projection.row_invariant = s.row_invariant;
-  Gemm(input_projection);
-
-  // 2. The recurrence. Step 0 reads h(−1); step t > 0 reads h(t−1), one
-  // block back in `hidden`, and every pointer moves on a block per step.
   GemmArgs recurrence;
   recurrence.m = s.batch;
   recurrence.n = dims.hidden;
@@ -96,6 +124,63 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
     const auto one_block = static_cast<ptrdiff_t>(block);
     GemmSequence(recurrence,
                  GemmSteps{s.steps - 1, one_block, one_block, one_block});
+  }
+}
+
+// The recurrence of one sequence, a matrix-vector product a step with P(t)
+// (already in ĥ(t)) as its init and f in registers.
+HWY_INLINE void MatVecRecurrence(const ForwardSequenceArgs& s) {
+  const size_t n = s.dims.hidden;
+  WithActivation(s.hidden_activation, [&](auto tag) {
+    const float* h_previous = s.h_initial;
+    for (size_t t = 0; t < s.steps; ++t) {
+      float* pre_hidden = s.pre_hidden + t * n;
+      float* hidden = s.hidden + t * n;
+      const MatVecTerm term{h_previous, n, s.u_transposed, n};
+      MatVecColumns(&term, h_previous != nullptr ? 1 : 0, n, pre_hidden,
+                    StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
+      h_previous = hidden;
+    }
+  });
+}
+
+HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
+  const Dims dims = s.dims;
+  if (internal::UsesFusedSteps(s.batch, dims.hidden)) {
+    const float* h_previous = s.h_initial;
+    for (size_t t = 0; t < s.steps; ++t) {
+      float* hidden = s.hidden + t * dims.hidden;
+      FusedStep(s, s.x + t * dims.input, h_previous,
+                s.pre_hidden + t * dims.hidden, hidden,
+                s.pre_output + t * dims.output, s.y + t * dims.output);
+      h_previous = hidden;
+    }
+    return;
+  }
+  const size_t rows = s.steps * s.batch;
+
+  // 1. P = X Wᵀ + b, written into ĥ.
+  GemmArgs input_projection;
+  input_projection.m = rows;
+  input_projection.n = dims.hidden;
+  input_projection.k = dims.input;
+  input_projection.a = s.x;
+  input_projection.a_row = dims.input;
+  input_projection.b = s.w_transposed;
+  input_projection.ldb = dims.hidden;
+  input_projection.c = s.pre_hidden;
+  input_projection.ldc = dims.hidden;
+  input_projection.init = GemmInit::kBias;
+  input_projection.bias = s.bias_hidden;
+  input_projection.pack = s.pack;
+  input_projection.row_invariant = s.row_invariant;
+  Gemm(input_projection);
+
+  // 2. The recurrence: ĥ(t) = P(t) + h(t−1)·Uᵀ, h(t) = f(ĥ(t)).
+  if (internal::UsesMatVec(s.batch, dims.hidden)) {
+    MatVecRecurrence(s);
+  } else {
+    GemmRecurrence(s);
   }
 
   // 3. Ŷ = H Vᵀ + c, y = g(Ŷ).

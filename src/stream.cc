@@ -1,14 +1,19 @@
 // Inference forward, eq. 7.10, keeping only h between calls.
 //
-// Step: each sequence's state row holds [x(t) | h(t−1)] side by side and the
-// packed weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) = [x h] [Wᵀ; Uᵀ] + b is
-// a single product (K = I + H) with f fused into its store; y(t) =
-// g(h Vᵀ + c) is a second. Two state buffers alternate: a product must not
-// overwrite the h(t−1) it is still reading. The fewest calls per step: this
-// is the latency path.
+// Step for one sequence of small H (internal::UsesMatVec) — the latency path
+// that embedding programs use — is one FusedStep (src/forward_sequence-inl.h):
+// a two-term matrix-vector product ĥ = b + x·Wᵀ + h·Uᵀ with its accumulators
+// in registers and f applied there, then the dense layer. Where Run takes
+// the same path (internal::UsesFusedSteps), Run and Step give the same bits.
 //
-// Run works through the sequence in chunks of steps instead, each the
-// forward of src/forward_sequence-inl.h (shared with the training Forward):
+// Otherwise, Step: each sequence's state row holds [x(t) | h(t−1)] side by
+// side and the packed weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) =
+// [x h] [Wᵀ; Uᵀ] + b is a single product (K = I + H) with f fused into its
+// store; y(t) = g(h Vᵀ + c) is a second. Two state buffers alternate: a
+// product must not overwrite the h(t−1) it is still reading.
+//
+// And Run works through the sequence in chunks of steps, each the forward of
+// src/forward_sequence-inl.h (shared with the training Forward):
 //   P = X Wᵀ + b for the chunk's rows (one product),
 //   ĥ(t) = P(t) + h(t−1) Uᵀ, h(t) = f(ĥ(t)) step by step (GemmSequence),
 //   Ŷ = H Vᵀ + c, y = g(Ŷ) for the chunk's rows (one product),
@@ -16,7 +21,7 @@
 // projections are row-invariant products (GemmArgs::row_invariant): a row
 // comes out the same however many rows share the product, so a sequence cut
 // into several Runs gives the same bits as one Run. Run and Step associate
-// ĥ's sum differently, so they agree to rounding, not bit for bit.
+// ĥ's sum differently there, so they agree to rounding, not bit for bit.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/stream.cc"
@@ -32,10 +37,39 @@
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
-// One step, as one product with K = I + H (see the top of the file).
+// The weights and activations of the stream, as ForwardSequence takes them.
+HWY_INLINE ForwardSequenceArgs SequenceArgs(const Stream::Impl& stream) {
+  const Dims dims = stream.dims;
+  ForwardSequenceArgs sequence;
+  sequence.dims = dims;
+  sequence.batch = stream.batch;
+  sequence.hidden_activation = stream.hidden_activation;
+  sequence.output_activation = stream.output_activation;
+  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
+  sequence.w_transposed = stream.wu_transposed.data();
+  sequence.u_transposed =
+      stream.wu_transposed.data() + dims.input * dims.hidden;
+  sequence.v_transposed = stream.v_transposed.data();
+  sequence.v = stream.v.data();
+  sequence.bias_hidden = stream.bias_hidden.data();
+  sequence.bias_output = stream.bias_output.data();
+  return sequence;
+}
+
+// One step: FusedStep for one sequence of small H, otherwise one product
+// with K = I + H (see the top of the file). Either way h(t) goes to the
+// other state buffer, which then becomes the live one.
 void StreamStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
+  if (internal::UsesMatVec(batch, dims.hidden)) {
+    const float* h = stream->state[stream->current].data() + dims.input;
+    float* h_next = stream->state[1 - stream->current].data() + dims.input;
+    FusedStep(SequenceArgs(*stream), x, h, stream->pre_hidden.data(), h_next,
+              stream->pre_output.data(), y);
+    stream->current = 1 - stream->current;
+    return;
+  }
   const size_t width = dims.input + dims.hidden;  // of a state row
 
   GemmArgs hidden_step;
@@ -90,18 +124,7 @@ void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   const size_t width = dims.input + dims.hidden;  // of a state row
   float* state = stream->state[stream->current].data();
 
-  ForwardSequenceArgs sequence;
-  sequence.dims = dims;
-  sequence.batch = batch;
-  sequence.hidden_activation = stream->hidden_activation;
-  sequence.output_activation = stream->output_activation;
-  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
-  sequence.w_transposed = stream->wu_transposed.data();
-  sequence.u_transposed =
-      stream->wu_transposed.data() + dims.input * dims.hidden;
-  sequence.v_transposed = stream->v_transposed.data();
-  sequence.bias_hidden = stream->bias_hidden.data();
-  sequence.bias_output = stream->bias_output.data();
+  ForwardSequenceArgs sequence = SequenceArgs(*stream);
   // Each chunk starts from h in the state rows, beside x.
   sequence.h_initial = state + dims.input;
   sequence.h_initial_stride = width;
@@ -151,6 +174,7 @@ Stream::Impl::Impl(const Model& model, size_t batch_size)
       chunk_steps(std::max<size_t>(1, kChunkRows / batch_size)),
       wu_transposed((dims.input + dims.hidden) * dims.hidden),
       v_transposed(dims.hidden * dims.output),
+      v(dims.output * dims.hidden),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -171,6 +195,7 @@ void Stream::Impl::LoadWeights(const Model& model) {
                       wu_transposed.data() + dims.input * dims.hidden);
   internal::Transpose(params.V().data(), dims.output, dims.hidden,
                       v_transposed.data());
+  std::copy(params.V().begin(), params.V().end(), v.data());
   std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
   std::copy(params.c().begin(), params.c().end(), bias_output.data());
 }

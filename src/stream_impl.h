@@ -27,6 +27,7 @@ struct Stream::Impl {
 
   internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H
   internal::Buffer v_transposed;   // Vᵀ, H×O
+  internal::Buffer v;              // V, O×H (the fused step's row form)
   internal::Buffer bias_hidden;    // b
   internal::Buffer bias_output;    // c
   // ĥ, h and ŷ: Step's [B][·], or one chunk of Run's, [chunk_steps][B][·].

@@ -143,6 +143,16 @@ TEST_P(PassesTest, LargerShapesMatchReference) {
        true,
        true,
        true},
+      // B = 1 far above the matrix-vector kernels' largest H
+      // (src/fused_path.h): the GEMM-structured passes for one sequence.
+      {{9, 130, 3},
+       {6, 1},
+       Activation::kTanh,
+       Activation::kIdentity,
+       true,
+       true,
+       true,
+       true},
       {{2, 33, 3},
        {50, 5},
        Activation::kSigmoid,

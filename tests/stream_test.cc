@@ -11,6 +11,7 @@
 #include "elman/elman.h"
 #include "gtest/gtest.h"
 #include "hwy/tests/hwy_gtest.h"
+#include "src/fused_path.h"
 #include "tests/test_util.h"
 
 namespace elman {
@@ -38,24 +39,29 @@ std::string Describe(const Case& c) {
          " target=" + CurrentTarget();
 }
 
-// Every (f, g) pair once, spread over the three shapes and both batches,
-// then long sequences.
+// Every (f, g) pair once, spread over the four shapes and both batches (each
+// shape meets both), then long sequences. With B = 1 (src/fused_path.h),
+// H = 17 runs every step fused, H = 33 the matrix-vector kernels, H = 100
+// and 131 the GEMM-structured passes.
 std::vector<Case> AllCases() {
-  const Dims shapes[] = {{3, 17, 2}, {5, 33, 7}, {4, 100, 3}};
+  const Dims shapes[] = {{3, 17, 2}, {5, 33, 7}, {4, 100, 9}, {6, 131, 3}};
   std::vector<Case> cases;
   size_t i = 0;
   for (Activation f : test::kAllActivations) {
     for (Activation g : test::kAllActivations) {
-      cases.push_back({shapes[i % 3], 7 + i % 5, i % 2 ? 3u : 1u, f, g});
+      cases.push_back({shapes[i % 4], 7 + i % 5, (i / 4) % 2 ? 3u : 1u, f, g});
       ++i;
     }
   }
   // Long sequences: Run works in chunks of max(1, 64 / B) steps, so these
-  // cross 3 (B = 1), 8 (B = 3), 50 (B = 17) and 150 (B = 70) chunks.
+  // cross 3 (B = 1, H = 131), 8 (B = 3), 50 (B = 17) and 150 (B = 70)
+  // chunks; the fused path (B = 1, H = 33) has no chunks.
   for (size_t batch : {1, 3, 17, 70}) {
     cases.push_back({shapes[batch % 3], 150, batch, Activation::kTanh,
                      Activation::kIdentity});
   }
+  cases.push_back(
+      {shapes[3], 150, 1, Activation::kTanh, Activation::kIdentity});
   return cases;
 }
 
@@ -132,7 +138,8 @@ class StreamTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(StreamTest);
 
 // Run (projections over chunks of steps) and Step (one fused product per
-// step) associate ĥ's sums differently: equal within rounding.
+// step) associate ĥ's sums differently: equal within rounding. On the fused
+// latency path both run the same FusedStep: equal bit for bit.
 TEST_P(StreamTest, RunEqualsSteps) {
   uint64_t seed = 1;
   for (const Case& c : AllCases()) {
@@ -148,6 +155,10 @@ TEST_P(StreamTest, RunEqualsSteps) {
     for (size_t t = 0; t < c.steps; ++t) {
       step.Step({in.x.data() + t * x_step, x_step},
                 {y_step.data() + t * y_size, y_size});
+    }
+    if (internal::UsesFusedSteps(c.batch, c.dims.hidden)) {
+      EXPECT_TRUE(SameBytes(y_run, y_step));
+      EXPECT_TRUE(SameBytes(State(run), State(step)));
     }
     const double tol = 2 * Tolerance(c);
     ExpectClose(y_run, Widen(y_step), tol, "y of Run vs Steps");

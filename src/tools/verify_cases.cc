@@ -14,8 +14,13 @@ constexpr Activation kActivations[] = {Activation::kTanh, Activation::kSigmoid,
                                        Activation::kIdentity};
 constexpr size_t kNumPairs = 16;  // (f, g) ∈ kActivations²
 // (I, H, O): mostly not multiples of any vector width (4, 8 or 16 floats).
-constexpr Dims kShapes[] = {
-    {1, 32, 1}, {3, 17, 2}, {5, 33, 7}, {16, 64, 16}, {64, 129, 31}};
+// With B = 1 (src/fused_path.h), H ≤ 32 runs every step fused (the dense
+// layer in row form for O ≤ 7), H ≤ 64 the recurrence and Stream::Step on
+// the matrix-vector kernels, larger H and every B > 1 the GEMM-structured
+// passes.
+constexpr Dims kShapes[] = {{1, 32, 1},   {3, 17, 2},   {5, 33, 7},
+                            {16, 64, 16}, {2, 100, 9},  {20, 128, 5},
+                            {64, 129, 31}};
 constexpr size_t kSteps[] = {1, 7, 25};
 
 std::vector<float> RandomVector(size_t n, std::mt19937_64& random, float low,
@@ -129,9 +134,9 @@ bool NearReluKink(const reference::Model& model, const std::vector<double>& x,
 
 }  // namespace
 
-// 16, 5 and 3 are coprime, so by the Chinese remainder theorem indices 0…239
+// 16, 7 and 3 are coprime, so by the Chinese remainder theorem indices 0…335
 // meet every (pair, shape, T) once; the batch kind alternates and flips for
-// 240…479, so the first 480 cases are the whole grid, and any 16 consecutive
+// 336…671, so the first 672 cases are the whole grid, and any 16 consecutive
 // ones cover every activation pair.
 Case MakeCase(size_t index, std::mt19937_64& random) {
   Case c;

@@ -23,8 +23,8 @@ inline constexpr const char* kQuantityNames[kNum] = {
     "loss", "y", "dW", "dU", "db", "dV", "dc", "dx", "dh0", "Stream y"};
 using Errors = std::array<double, kNum>;
 
-// 16 activation pairs × 5 shapes × 3 lengths × 2 batch kinds.
-inline constexpr size_t kGridSize = 480;
+// 16 activation pairs × 7 shapes × 3 lengths × 2 batch kinds.
+inline constexpr size_t kGridSize = 672;
 
 enum class StepWeights { kNone, kRandom, kSingleStep };
 

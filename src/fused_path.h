@@ -1,0 +1,45 @@
+// Which kernels the passes use for one sequence (B = 1), by H: the fused
+// per-step path, the matrix-vector recurrence, or the GEMM-structured passes
+// of DESIGN.md §3 throughout. The thresholds are measured
+// (bench/passes_bench.cc, README "Performance").
+#ifndef ELMAN_SRC_FUSED_PATH_H_
+#define ELMAN_SRC_FUSED_PATH_H_
+
+#include <cstddef>
+
+namespace elman::internal {
+
+// ELMAN_*_OVERRIDE: for measuring one choice against another in the same
+// run (two builds of the benchmark); never set in the library's build.
+#ifdef ELMAN_FUSED_STEP_MAX_HIDDEN_OVERRIDE
+inline constexpr size_t kFusedStepMaxHidden =
+    ELMAN_FUSED_STEP_MAX_HIDDEN_OVERRIDE;
+#else
+/// Largest H for which a whole sequence runs step by step, every step one
+/// FusedStep (the input, recurrent and output products of the step, with f
+/// and g, in two kernel calls). Below it, a product over all steps does not
+/// pay for its call and its extra pass over ĥ; above it, the hoisted
+/// projections' shared loads (4 rows per load of W or V) win.
+inline constexpr size_t kFusedStepMaxHidden = 32;
+#endif
+
+#ifdef ELMAN_MATVEC_MAX_HIDDEN_OVERRIDE
+inline constexpr size_t kMatVecMaxHidden = ELMAN_MATVEC_MAX_HIDDEN_OVERRIDE;
+#else
+/// Largest H for which the sequential products of one sequence — the
+/// recurrence of eq. 7.10, eq. 7.15's carry, and Stream::Step — use the
+/// matrix-vector kernels of src/kernels/matvec-inl.h rather than the GEMM.
+inline constexpr size_t kMatVecMaxHidden = 64;
+#endif
+
+constexpr bool UsesFusedSteps(size_t batch, size_t hidden) {
+  return batch == 1 && hidden <= kFusedStepMaxHidden;
+}
+
+constexpr bool UsesMatVec(size_t batch, size_t hidden) {
+  return batch == 1 && hidden <= kMatVecMaxHidden;
+}
+
+}  // namespace elman::internal
+
+#endif  // ELMAN_SRC_FUSED_PATH_H_

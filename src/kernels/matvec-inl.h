@@ -1,0 +1,271 @@
+// The latency path's products: one vector times small matrices, with the
+// accumulators of a panel of the result in registers for the whole sum.
+// DESIGN.md §3 leaves B = 1 and small H to a per-step loop: there the
+// sequential chain ĥ(t) → h(t) → ĥ(t+1) is the critical path, and a generic
+// GEMM call per product costs as much as the product. These kernels have no
+// blocking, packing or per-call setup beyond a handful of pointers.
+//
+// Column form, out = init + Σ_terms in·M: row k of M (ld floats apart) is
+// what in[k] contributes, so in[k] is broadcast once and each loaded vector
+// of M feeds one FMA. Two terms share one set of accumulators, so
+//   ĥ(t) = b + x(t)·Wᵀ + h(t−1)·Uᵀ                (eq. 7.10; M = Wᵀ, Uᵀ)
+//   dh(t) = e(t)·V + δ(t+1)·U                      (eq. 7.14 + 7.15)
+// are each one call. The sum over k is split over several accumulator sets
+// so that at least 8 FMA chains are in flight (2 FMA ports × 4 cycles of
+// latency on both Zen 5 and Ice Lake, DESIGN.md §7), then added in a fixed
+// tree: results are bit-identical run to run.
+//
+// Row form, out[j] = init[j] + M(j, ·)·in: one dot product per output, for
+// results narrower than half a vector (a dense layer with O = 1 would
+// otherwise use one lane in 16 of every FMA).
+//
+// Memory contract, as for the GEMM (src/kernels/gemm-inl.h): in the column
+// form each row of M must be readable one vector past n (elman's buffers and
+// Parameters keep that slack); lanes past n are never stored. `in`, `init`
+// and `out` are read and written exactly; the row form reads M exactly too.
+#if defined(ELMAN_SRC_KERNELS_MATVEC_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ELMAN_SRC_KERNELS_MATVEC_INL_H_
+#undef ELMAN_SRC_KERNELS_MATVEC_INL_H_
+#else
+#define ELMAN_SRC_KERNELS_MATVEC_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+
+#include "elman/model.h"
+#include "hwy/highway.h"
+#include "src/kernels/activation-inl.h"
+#include "src/kernels/partial-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+/// One term of a column-form product: in (k floats) times M (k rows).
+struct MatVecTerm {
+  const float* in = nullptr;
+  size_t k = 0;
+  const float* matrix = nullptr;  ///< M(k, j) = matrix[k·ld + j]
+  size_t ld = 0;
+};
+
+/// Outputs below this many use the row form (MatVecRows).
+inline constexpr size_t kRowFormMaxOutputs = 7;
+
+/// What a column-form product does with its finished sums z (in registers),
+/// for columns j < n:
+///   StoreSums:                 out[j] = z
+///   StoreAndActivate<a>:       out[j] = z, activated[j] = a(z)
+///                              (ĥ and h = f(ĥ), eq. 7.10)
+///   TimesDerivative<a>:        out[j] = z · a'(·), from output[j], the
+///                              activation's value there (δ = dh ⊙ f'(ĥ)
+///                              from the stored h, eq. 7.15)
+/// The activation is applied while the sums are still in registers: on the
+/// latency path a store and a reload between the product and f would sit on
+/// the critical chain h(t−1) → h(t).
+struct StoreSums {
+  float* out;
+  template <class D, class V>
+  HWY_INLINE void operator()(D d, V z, size_t j, size_t valid) const {
+    StorePartial(d, z, out + j, valid);
+  }
+};
+
+template <Activation kActivation>
+struct StoreAndActivate {
+  float* out;
+  float* activated;
+  template <class D, class V>
+  HWY_INLINE void operator()(D d, V z, size_t j, size_t valid) const {
+    StorePartial(d, z, out + j, valid);
+    StorePartial(d, Activate<kActivation>(d, z), activated + j, valid);
+  }
+};
+
+template <Activation kActivation>
+struct TimesDerivative {
+  float* out;
+  const float* output;
+  template <class D, class V>
+  HWY_INLINE void operator()(D d, V z, size_t j, size_t valid) const {
+    const V derivative =
+        DerivativeFromOutput<kActivation>(d, LoadPartial(d, output + j, valid));
+    StorePartial(d, hn::Mul(z, derivative), out + j, valid);
+  }
+};
+
+namespace matvec_detail {
+
+// Widest panel, in vectors: its accumulators, its loaded row of M and one
+// broadcast must fit the register file (32 vectors on AVX-512, 16 elsewhere).
+#if HWY_TARGET <= HWY_AVX3 || HWY_TARGET == HWY_SCALAR
+inline constexpr size_t kMaxPanelVecs = 8;
+inline constexpr size_t kChains = 16;
+#else
+inline constexpr size_t kMaxPanelVecs = 4;
+inline constexpr size_t kChains = 8;
+#endif
+
+// Accumulator sets along k, for kChains independent FMA chains: at least 8
+// (2 FMA ports × 4 cycles of latency), and on AVX-512, whose 32 registers
+// allow it, 16, which halves the depth of each chain — on the latency path
+// the chain's depth, not the FMA count, sets the time of a step.
+constexpr size_t SplitsFor(size_t vecs) {
+  return vecs >= kChains ? 1 : std::min<size_t>(8, kChains / vecs);
+}
+
+// acc[kFirst][v] + … + acc[kFirst + kCount − 1][v] as a balanced tree, in
+// a fixed order (results are bit-identical run to run). Recursion on
+// constants rather than a loop whose bounds depend on an outer loop: GCC
+// does not fully unroll the latter, and an accumulator array indexed at run
+// time is kept in memory.
+template <size_t kFirst, size_t kCount, class V, size_t kSplits, size_t kVecs>
+HWY_INLINE V SumOfSplits(const V (&acc)[kSplits][kVecs], size_t v) {
+  if constexpr (kCount == 1) {
+    return acc[kFirst][v];
+  } else {
+    constexpr size_t kHalf = kCount / 2;
+    return hn::Add(SumOfSplits<kFirst, kHalf>(acc, v),
+                   SumOfSplits<kFirst + kHalf, kCount - kHalf>(acc, v));
+  }
+}
+
+template <size_t kVecs, class D, class Epilogue>
+HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
+                            size_t n, size_t col0, const float* init,
+                            const Epilogue& epilogue) {
+  using V = hn::Vec<D>;
+  constexpr size_t kSplits = SplitsFor(kVecs);
+  const size_t lanes = hn::Lanes(d);
+  auto valid = [&](size_t v) {
+    return std::min(lanes, n - std::min(n, col0 + v * lanes));
+  };
+  // Fully unrolled everywhere: an accumulator indexed by a runtime loop
+  // would live in memory.
+  V acc[kSplits][kVecs];
+#pragma GCC unroll 8
+  for (size_t s = 0; s < kSplits; ++s) {
+#pragma GCC unroll 8
+    for (size_t v = 0; v < kVecs; ++v) acc[s][v] = hn::Zero(d);
+  }
+  if (init != nullptr) {
+#pragma GCC unroll 8
+    for (size_t v = 0; v < kVecs; ++v) {
+      acc[0][v] = LoadPartial(d, init + col0 + v * lanes, valid(v));
+    }
+  }
+  auto multiply_add = [&](size_t split, float scalar,
+                          const float* HWY_RESTRICT row) HWY_ATTR {
+    const V broadcast = hn::Set(d, scalar);
+#pragma GCC unroll 8
+    for (size_t v = 0; v < kVecs; ++v) {
+      acc[split][v] =
+          hn::MulAdd(broadcast, hn::LoadU(d, row + v * lanes), acc[split][v]);
+    }
+  };
+  for (size_t t = 0; t < num_terms; ++t) {
+    const float* HWY_RESTRICT in = terms[t].in;
+    const float* HWY_RESTRICT row = terms[t].matrix + col0;
+    const size_t depth = terms[t].k, ld = terms[t].ld;
+    size_t k = 0;
+    for (; k + kSplits <= depth; k += kSplits) {
+#pragma GCC unroll 8
+      for (size_t s = 0; s < kSplits; ++s) {
+        multiply_add(s, in[k + s], row + (k + s) * ld);
+      }
+    }
+    // The last depth % kSplits terms, one per accumulator set. A guard in an
+    // unrolled loop, not a loop over the rest: a runtime split index would
+    // send every accumulator to memory.
+#pragma GCC unroll 8
+    for (size_t s = 0; s + 1 < kSplits; ++s) {
+      if (k + s < depth) multiply_add(s, in[k + s], row + (k + s) * ld);
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t v = 0; v < kVecs; ++v) {
+    epilogue(d, SumOfSplits<0, kSplits>(acc, v), col0 + v * lanes, valid(v));
+  }
+}
+
+}  // namespace matvec_detail
+
+/// z[j] = (init ? init[j] : 0) + Σ_t Σ_k terms[t].in[k] · M_t(k, j), for
+/// j < n, handed to the epilogue (StoreSums, StoreAndActivate,
+/// TimesDerivative). The epilogue's outputs must not overlap any `in`: a
+/// panel of columns is stored while later panels still read the inputs.
+template <class Epilogue>
+HWY_INLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
+                              size_t n, const float* init,
+                              const Epilogue& epilogue) {
+  using matvec_detail::ColumnPanel;
+  using matvec_detail::kMaxPanelVecs;
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  size_t vecs_left = (n + lanes - 1) / lanes;
+  size_t col0 = 0;
+  while (vecs_left > 0) {
+    // Full panels, then one narrower panel for the rest (4 to 7 vectors on
+    // AVX-512: a panel of 4, and the rest next round).
+    size_t vecs = std::min(vecs_left, kMaxPanelVecs);
+    if (vecs > 4 && vecs < kMaxPanelVecs) vecs = 4;
+    switch (vecs) {
+      case 1:
+        ColumnPanel<1>(d, terms, num_terms, n, col0, init, epilogue);
+        break;
+      case 2:
+        ColumnPanel<2>(d, terms, num_terms, n, col0, init, epilogue);
+        break;
+      case 3:
+        ColumnPanel<3>(d, terms, num_terms, n, col0, init, epilogue);
+        break;
+      case 4:
+        ColumnPanel<4>(d, terms, num_terms, n, col0, init, epilogue);
+        break;
+      default:
+        if constexpr (kMaxPanelVecs > 4) {
+          ColumnPanel<kMaxPanelVecs>(d, terms, num_terms, n, col0, init,
+                                     epilogue);
+        }
+        break;
+    }
+    vecs_left -= vecs;
+    col0 += vecs * lanes;
+  }
+}
+
+/// out[j] = (init ? init[j] : 0) + Σ_k matrix[j·ld + k] · in[k], j < n: one
+/// dot product per output (for n ≤ kRowFormMaxOutputs). Reads exactly k
+/// floats of `in` and of each row.
+HWY_INLINE void MatVecRows(const float* matrix, size_t ld, size_t n,
+                           const float* in, size_t k, const float* init,
+                           float* out) {
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  const size_t lanes = hn::Lanes(d);
+  for (size_t j = 0; j < n; ++j) {
+    const float* HWY_RESTRICT row = matrix + j * ld;
+    // Two accumulators, alternating vectors, for two chains per row (the
+    // rows' chains are independent of each other as well).
+    V even = hn::Zero(d), odd = hn::Zero(d);
+    size_t i = 0;
+    for (; i + 2 * lanes <= k; i += 2 * lanes) {
+      even = hn::MulAdd(hn::LoadU(d, row + i), hn::LoadU(d, in + i), even);
+      odd = hn::MulAdd(hn::LoadU(d, row + i + lanes),
+                       hn::LoadU(d, in + i + lanes), odd);
+    }
+    for (; i < k; i += lanes) {
+      const size_t rest = std::min(lanes, k - i);
+      even = hn::MulAdd(LoadPartial(d, row + i, rest),
+                        LoadPartial(d, in + i, rest), even);
+    }
+    const float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(even, odd)));
+    out[j] = init != nullptr ? init[j] + sum : sum;
+  }
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // ELMAN_SRC_KERNELS_MATVEC_INL_H_

@@ -1,0 +1,245 @@
+// The latency path's kernels of src/kernels/matvec-inl.h on every compiled
+// SIMD target, against sums in double: MatVecColumns with one and two terms
+// (ĥ = b + x·Wᵀ + h·Uᵀ and dh = e·V + δ·U) and its fused epilogues (f and
+// f'), and MatVecRows (the dense layer for few outputs), on lengths below, at and above every vector width and
+// panel width, with row strides that are not multiples of a vector, NaN in
+// every float a kernel may read but must not use, and canaries around the
+// outputs.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "elman/reference.h"
+#include "tests/kernel_test_util.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/matvec_test.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/tests/test_util-inl.h"
+#include "src/kernels/matvec-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman {
+namespace HWY_NAMESPACE {
+namespace {
+
+namespace kt = ::elman::kernel_test;
+using kt::GuardedMatrix;
+using kt::kU;
+
+// Output widths: every panel width on every target (1–8 vectors of 4, 8 or
+// 16 floats) and the ragged sizes between them.
+constexpr size_t kWidths[] = {1,  2,  3,  7,  8,  15,  16,  17, 31,
+                              33, 48, 63, 64, 65, 100, 128, 129};
+constexpr size_t kDepths[] = {1, 2, 3, 8, 17, 33, 64};
+
+// A float sum of `terms` products, each rounded once, in any order: within
+// (terms + 1)·u·Σ|term| of the exact sum (the init adds one more term).
+double SumTolerance(size_t terms, double abs_sum) {
+  return static_cast<double>(terms + 2) * kU * abs_sum;
+}
+
+std::string Where(size_t j, double got, double want) {
+  std::ostringstream s;
+  s.precision(9);
+  s << "[" << j << "]: got " << got << ", want " << want << " ("
+    << hwy::TargetName(HWY_TARGET) << ")";
+  return s.str();
+}
+
+void TestColumns() {
+  std::mt19937_64 random(31);
+  size_t index = 0;
+  for (size_t n : kWidths) {
+    for (size_t k0 : kDepths) {
+      for (size_t k1 : {size_t{0}, size_t{1}, size_t{5}, size_t{32}, n}) {
+        ++index;
+        const size_t pad = index % 3 == 0 ? 0 : index % 3 == 1 ? 3 : 16;
+        const bool with_init = index % 2 == 0;
+        SCOPED_TRACE("n=" + std::to_string(n) + " k0=" + std::to_string(k0) +
+                     " k1=" + std::to_string(k1) + " pad=" +
+                     std::to_string(pad) + (with_init ? " init" : ""));
+        // Matrices may be read a vector past each row (16 floats of slack
+        // after the last one): NaN there must never reach an output.
+        GuardedMatrix m0(k0, n, n + pad, index % 4, 16, kt::kNaN);
+        GuardedMatrix m1(std::max<size_t>(k1, 1), n, n + pad / 2,
+                         (index + 1) % 4, 16, kt::kNaN);
+        GuardedMatrix in0(1, k0, k0, (index + 2) % 4, 0, kt::kNaN);
+        GuardedMatrix in1(1, std::max<size_t>(k1, 1), std::max<size_t>(k1, 1),
+                          (index + 3) % 4, 0, kt::kNaN);
+        GuardedMatrix init(1, n, n, index / 4 % 4, 0, kt::kNaN);
+        GuardedMatrix out(1, n, n, index / 2 % 4);
+        m0.FillRandom(random);
+        m1.FillRandom(random);
+        in0.FillRandom(random);
+        in1.FillRandom(random);
+        init.FillRandom(random);
+        out.FillRandom(random, 100.0f, 200.0f);  // must be overwritten
+
+        const MatVecTerm terms[2] = {{in0.data(), k0, m0.data(), m0.ld()},
+                                     {in1.data(), k1, m1.data(), m1.ld()}};
+        MatVecColumns(terms, k1 > 0 ? 2 : 1, n,
+                      with_init ? init.data() : nullptr,
+                      StoreSums{out.data()});
+
+        for (size_t j = 0; j < n; ++j) {
+          double want = with_init ? init.at(0, j) : 0.0;
+          double abs_sum = std::abs(want);
+          for (size_t k = 0; k < k0; ++k) {
+            const double term = double{in0.at(0, k)} * m0.at(k, j);
+            want += term;
+            abs_sum += std::abs(term);
+          }
+          for (size_t k = 0; k < k1; ++k) {
+            const double term = double{in1.at(0, k)} * m1.at(k, j);
+            want += term;
+            abs_sum += std::abs(term);
+          }
+          const double got = out.at(0, j);
+          ASSERT_LE(std::abs(got - want), SumTolerance(k0 + k1, abs_sum))
+              << Where(j, got, want);
+        }
+        ASSERT_TRUE(out.CanariesIntact());
+      }
+    }
+  }
+}
+
+void TestRows() {
+  std::mt19937_64 random(32);
+  size_t index = 0;
+  for (size_t n = 1; n <= kRowFormMaxOutputs; ++n) {
+    for (size_t k : kWidths) {
+      for (size_t pad : {size_t{0}, size_t{1}, size_t{16}}) {
+        ++index;
+        const bool with_init = index % 2 == 0;
+        SCOPED_TRACE("n=" + std::to_string(n) + " k=" + std::to_string(k) +
+                     " pad=" + std::to_string(pad) +
+                     (with_init ? " init" : ""));
+        // The row form reads exactly: NaN right after each row and after
+        // the input.
+        GuardedMatrix matrix(n, k, k + pad, index % 4, 0, kt::kNaN);
+        GuardedMatrix in(1, k, k, (index + 1) % 4, 0, kt::kNaN);
+        GuardedMatrix init(1, n, n, (index + 2) % 4, 0, kt::kNaN);
+        GuardedMatrix out(1, n, n, (index + 3) % 4);
+        matrix.FillRandom(random);
+        in.FillRandom(random);
+        init.FillRandom(random);
+        MatVecRows(matrix.data(), matrix.ld(), n, in.data(), k,
+                   with_init ? init.data() : nullptr, out.data());
+        for (size_t j = 0; j < n; ++j) {
+          double want = with_init ? init.at(0, j) : 0.0;
+          double abs_sum = std::abs(want);
+          for (size_t i = 0; i < k; ++i) {
+            const double term = double{matrix.at(j, i)} * in.at(0, i);
+            want += term;
+            abs_sum += std::abs(term);
+          }
+          const double got = out.at(0, j);
+          ASSERT_LE(std::abs(got - want), SumTolerance(k, abs_sum))
+              << Where(j, got, want);
+        }
+        ASSERT_TRUE(out.CanariesIntact());
+      }
+    }
+  }
+}
+
+// The fused epilogues: ĥ and h = f(ĥ) stored together (StoreAndActivate),
+// and dh ⊙ f'(ĥ) from the stored h (TimesDerivative), for every activation.
+// The sums themselves are TestColumns' business: here the epilogue's input
+// is the kernel's own sum (StoreSums on the same terms gives the same bits),
+// and what it stores is checked against the activation in double.
+void TestEpilogues() {
+  std::mt19937_64 random(34);
+  size_t index = 0;
+  for (Activation a : kt::kActivations) {
+    for (size_t n : kWidths) {
+      ++index;
+      SCOPED_TRACE(std::string(ActivationName(a)) + " n=" + std::to_string(n));
+      const size_t k = 1 + index % 40;
+      GuardedMatrix matrix(k, n, n + 1, index % 4, 16, kt::kNaN);
+      GuardedMatrix in(1, k, k, (index + 1) % 4, 0, kt::kNaN);
+      GuardedMatrix output(1, n, n, (index + 2) % 4, 0, kt::kNaN);
+      matrix.FillRandom(random);
+      in.FillRandom(random, -2.0f, 2.0f);
+      output.FillRandom(random, -0.99f, 0.99f);
+      if (a == Activation::kSigmoid) output.FillRandom(random, 0.01f, 0.99f);
+      const MatVecTerm term{in.data(), k, matrix.data(), matrix.ld()};
+
+      GuardedMatrix sums(1, n, n, index % 3), pre(1, n, n, (index + 1) % 3);
+      GuardedMatrix activated(1, n, n, (index + 2) % 3);
+      GuardedMatrix scaled(1, n, n, index / 3 % 3);
+      MatVecColumns(&term, 1, n, nullptr, StoreSums{sums.data()});
+      WithActivation(a, [&](auto tag) {
+        constexpr Activation kA = decltype(tag)::value;
+        MatVecColumns(&term, 1, n, nullptr,
+                      StoreAndActivate<kA>{pre.data(), activated.data()});
+        MatVecColumns(&term, 1, n, nullptr,
+                      TimesDerivative<kA>{scaled.data(), output.data()});
+      });
+      for (size_t j = 0; j < n; ++j) {
+        const double z = sums.at(0, j);
+        ASSERT_EQ(pre.at(0, j), sums.at(0, j)) << "[" << j << "]";
+        const double want_a = reference::Activate(a, z);
+        ASSERT_LE(std::abs(activated.at(0, j) - want_a),
+                  kt::ActivationTolerance(a, want_a))
+            << Where(j, activated.at(0, j), want_a);
+        // z·a'(·) with a' formed from the given output: a' is off by the
+        // derivative's absolute bound, and the product adds one rounding.
+        const double derivative =
+            kt::DerivativeFromOutputRef(a, output.at(0, j));
+        const double want_scaled = z * derivative;
+        const double tolerance =
+            std::abs(z) * (kt::DerivativeTolerance(a) + kU * derivative) +
+            1e-30;
+        ASSERT_LE(std::abs(scaled.at(0, j) - want_scaled), tolerance)
+            << Where(j, scaled.at(0, j), want_scaled);
+      }
+      ASSERT_TRUE(pre.CanariesIntact());
+      ASSERT_TRUE(activated.CanariesIntact());
+      ASSERT_TRUE(scaled.CanariesIntact());
+    }
+  }
+}
+
+// The column form's sum is split over accumulator sets and added in a fixed
+// tree: the same inputs give the same bits, whatever the output buffer held
+// and wherever it sits.
+void TestColumnsDeterministic() {
+  std::mt19937_64 random(33);
+  for (size_t n : {size_t{17}, size_t{64}, size_t{129}}) {
+    GuardedMatrix matrix(n, n, n, 0, 16, kt::kNaN);
+    GuardedMatrix in(1, n, n, 1, 0, kt::kNaN);
+    matrix.FillRandom(random);
+    in.FillRandom(random);
+    const MatVecTerm term{in.data(), n, matrix.data(), matrix.ld()};
+    std::vector<float> first(n, 7.0f), second(n + 3, -3.0f);
+    MatVecColumns(&term, 1, n, nullptr, StoreSums{first.data()});
+    MatVecColumns(&term, 1, n, nullptr, StoreSums{second.data() + 3});
+    for (size_t j = 0; j < n; ++j) {
+      ASSERT_EQ(first[j], second[j + 3]) << "n=" << n << " j=" << j;
+    }
+  }
+}
+
+}  // namespace
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace elman
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace elman {
+HWY_BEFORE_TEST(MatVecTest);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumns);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestRows);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
+}  // namespace elman
+#endif

@@ -359,7 +359,7 @@ def stream_table(results):
 
 
 def gemm_rows(results, fma_peak):
-    """BM_GEMM/M:../N:../K:../At:../Pack:.. as dicts: sizes (M, N, K ints),
+    """BM_Gemm/M:../N:../K:../At:../Pack:.. as dicts: sizes (M, N, K ints),
     a_transposed, packed, time_us, gflops, percent (of the FMA peak)."""
     rows = []
     for name, summary in results.items():
@@ -507,8 +507,9 @@ def target_line(target, rows):
     speedups, percents, passed, total = [], [], 0, 0
     for r in chosen:
         if r.speedup is not None:
-            speedups.append(f"{r.speedup:.2f}× vs "
-                            f"{display_name(r.best_peer)} ({short_shape(r.dims)})")
+            peer = display_name(r.best_peer)
+            speedups.append(f"{r.speedup:.2f}× vs {peer} "
+                            f"({short_shape(r.dims)})")
             passed += r.speedup >= target.min_speedup
             total += 1
         if target.min_percent is not None and r.percent_of_bound is not None:
@@ -522,9 +523,9 @@ def target_line(target, rows):
     return [target.label, measured, status(passed, total)]
 
 
-def gemm_target_line(gemm_rows_):
+def gemm_target_line(gemm_results):
     """[target, measured, status] for the GEMM target."""
-    chosen = [row for row in gemm_rows_ if row["packed"]
+    chosen = [row for row in gemm_results if row["packed"]
               and row["sizes"]["M"] >= GEMM_MIN_M
               and row["percent"] is not None]
     cells = [f"{format_rate(row['percent'])} % "
@@ -535,7 +536,7 @@ def gemm_target_line(gemm_rows_):
             status(passed, len(chosen))]
 
 
-def targets_table(by_kind, stream_rows, gemm_rows_):
+def targets_table(by_kind, stream_rows, gemm_results):
     """'Where elman stands against the targets' as Markdown. The inference
     targets read elman's own (streaming) row of the inference table."""
     tables = dict(by_kind)
@@ -544,7 +545,7 @@ def targets_table(by_kind, stream_rows, gemm_rows_):
         if kind in by_kind:
             tables["Inference"] = by_kind[kind]
     lines = [target_line(t, tables.get(t.kind, [])) for t in TARGETS]
-    lines.append(gemm_target_line(gemm_rows_))
+    lines.append(gemm_target_line(gemm_results))
     return markdown_table(["target", "measured", ""], lines,
                           left_columns=3)
 
@@ -580,7 +581,7 @@ STREAM_NOTES_END = "% of bound and speed-up as above."
 TARGETS_TITLE = "Where elman stands against the targets (same run)"
 
 
-def print_report(pass_results_by_kind, stream_rows, gemm_rows_, context,
+def print_report(pass_results_by_kind, stream_rows, gemm_results, context,
                  results, roofline, time_kind):
     """Everything that goes to stdout. Every table's title names the
     machine and the date (roofline.machine)."""
@@ -594,13 +595,13 @@ def print_report(pass_results_by_kind, stream_rows, gemm_rows_, context,
     if stream_rows:
         print(f"\n{STREAM_TITLE}, {machine}:\n")
         print(stream_table(stream_rows))
-    gemm_markdown = gemm_table(gemm_rows_)
+    gemm_markdown = gemm_table(gemm_results)
     if gemm_markdown:
         print(f"\nGEMM kernel alone (`elman_bench_gemm`), single thread, "
               f"{machine}:\n")
         print(gemm_markdown)
     print(f"\n{TARGETS_TITLE}, {machine}:\n")
-    print(targets_table(pass_results_by_kind, stream_rows, gemm_rows_))
+    print(targets_table(pass_results_by_kind, stream_rows, gemm_results))
     print()
     if pass_results_by_kind:
         print(COLUMN_NOTES)

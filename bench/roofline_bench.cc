@@ -204,13 +204,13 @@ void FmaPeak(benchmark::State& state) {
 constexpr size_t kBytesPerCall = size_t{4} << 20;
 
 // Array sizes are multiples of this many bytes: 8 vectors of the widest
-// target (64-byte AVX-512 vectors), as both Sum kernels need.
+// target (64-byte AVX-512 vectors), as the three Sum kernels need.
 constexpr int64_t kSizeGrain = 512;
 
 // Load bandwidth at one working-set size: state.range(0) bytes, read
 // state.range(1) streams at a time, over and over, alternating direction if
-// state.range(2) is 1. The array is read once
-// before timing, so that it sits in the fastest level that holds it.
+// state.range(2) is 1. The array is read once before timing, so that it
+// sits in the fastest level that holds it.
 void LoadBandwidth(benchmark::State& state) {
   const size_t bytes = static_cast<size_t>(state.range(0));
   const bool four_streams = state.range(1) == 4;

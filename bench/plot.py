@@ -39,19 +39,28 @@ default. GFLOP/s is the benchmark's own "GFLOP/s" counter; only when that is
 missing is it computed from bench_util.h's flop counts (summarize.py's
 forward_flops / train_step_flops) and the median time.
 
-The bound is summarize.py's Roofline: each sequential product with U (or Uᵀ)
-costs the larger of its flops at the FMA peak and its 4·H² bytes at the load
-bandwidth of the cache level U fits in; every other flop is charged at the
-FMA peak. The inference table uses the same (forward) bound for every
+The bound is summarize.py's Roofline, from the FMA peak and the load
+bandwidth elman_bench_roofline measured as a function of the working-set
+size: each sequential product with U (or Uᵀ) — the forward recurrence and
+eq. 7.15's carry, a matrix-vector product at B = 1 and a B-row product per
+step above — costs the larger of its flops at the FMA peak and U's 4·H²
+bytes at the bandwidth measured for a 4·H²-byte working set (interpolated in
+log-size between the ladder's sizes); every other flop is charged at the FMA
+peak. The peers' training step computes neither dx nor dh0, so neither is
+charged here. The inference table uses the same (forward) bound for every
 implementation, whether it hoists the W and V products out of the time loop
 or not.
 
 The streaming step's bound is the same rule applied to a single step, which
 reads all three weight matrices W, U and V: the larger of its 2·H·(I+H+O)
-flops at the FMA peak and its 4·H·(I+H+O) weight bytes at the load bandwidth
-of the cache level those bytes fit in (summarize.py's Roofline.bound_us for
-"StreamStep"; a level holds a working set of at most half its size, else
-memory). Its times are in nanoseconds.
+flops at the FMA peak and its 4·H·(I+H+O) weight bytes at the bandwidth
+measured for a working set of that size. Its times are in nanoseconds.
+
+Every table's title names the CPU that measured (model name, family/model
+and, when known, the microarchitecture: elman_bench_roofline records them
+from /proc/cpuinfo) and the date of the run, so that tables from two
+machines can stand side by side. The last table is where elman stands
+against the targets of its performance work, ratios from the same run.
 """
 
 import argparse
@@ -84,10 +93,15 @@ BAR_COLORS = ("#1b9e77", "#66c2a5", "#d95f02", "#7570b3", "#e7298a",
               "#e6ab02", "#666666", "#a6761d", "#1f78b4")
 
 # The two tables: benchmark kind in peers_bench.cc's names -> title.
+# "Forward" and "Inference" both name the inference benchmarks.
+INFERENCE_TITLE = ("Inference (each implementation's cheapest forward-only "
+                   "path)")
 PASS_TITLES = {
     "TrainStep": "Training step (forward + loss + backward)",
-    "Forward": "Inference (each implementation's cheapest forward-only path)",
+    "Forward": INFERENCE_TITLE,
+    "Inference": INFERENCE_TITLE,
 }
+INFERENCE_KINDS = ("Forward", "Inference")
 
 # The streaming-step table: its benchmark kind and title.
 STREAM_KIND = "StreamStep"
@@ -110,6 +124,7 @@ class PassResult:
     bound_us: float | None      # the roofline bound for this shape
     speedup: float | None       # see speedup_of()
     best_peer: str | None = None  # on elman's rows: whom `speedup` is against
+    dims: dict | None = None    # {"I": .., "H": .., "O": .., "T": .., "B": ..}
 
     @property
     def percent_of_bound(self):
@@ -224,10 +239,12 @@ def pass_results(kind, results, roofline, shape_label=None):
     rows = []
     for shape in shapes:
         dims = summarize.parse_shape(kind, shape)
-        # Every kind is judged by the bound of its products as the issue
-        # defines it: "Forward" is summarize.py's (hoisted) forward;
-        # "StreamStep" (dims with T = B = 1) reads W, U and V every step.
-        bound_us = roofline.bound_us(kind, dims) if dims else None
+        # Every kind is judged by the bound of its products: "Forward" and
+        # "Inference" are summarize.py's (hoisted) forward; "StreamStep"
+        # (dims with T = B = 1) reads W, U and V every step. The peers'
+        # training step computes neither dx nor dh0.
+        bound_us = (roofline.bound_us(kind, dims, with_dx=False)
+                    if dims else None)
         times = {impl: summaries[(shape, impl)]["time_us"]
                  for impl in implementations if (shape, impl) in summaries}
         for implementation in implementations:
@@ -240,7 +257,8 @@ def pass_results(kind, results, roofline, shape_label=None):
                 gflops=gflops_of(summary, kind, dims) if summary else None,
                 bound_us=bound_us,
                 speedup=speedup,
-                best_peer=best_peer))
+                best_peer=best_peer,
+                dims=dims))
     return rows
 
 
@@ -340,37 +358,64 @@ def stream_table(results):
     return markdown_table(header, rows, left_columns=2)
 
 
-def gemm_table(results, fma_peak):
-    """BM_Gemm/M:../N:../K:../At:../Pack:.. as Markdown, or None if absent."""
+def gemm_rows(results, fma_peak):
+    """BM_Gemm/M:../N:../K:../At:../Pack:.. as dicts: sizes (M, N, K ints),
+    a_transposed, packed, time_us, gflops, percent (of the FMA peak)."""
     rows = []
     for name, summary in results.items():
         family, _, args = name.partition("/")
         if family != "BM_Gemm":
             continue
         sizes = dict(part.partition(":")[::2] for part in args.split("/"))
+        try:
+            mnk = {key: int(sizes[key]) for key in "MNK"}
+        except (KeyError, ValueError):
+            continue
         gflops = summary.get("GFLOP/s")
-        percent = summarize.percent_of(gflops, fma_peak)
-        rows.append([
-            "×".join(sizes.get(key, "?") for key in "MNK"),
-            "Aᵀ" if sizes.get("At") == "1" else "A",
-            "packed" if sizes.get("Pack") == "1" else "in place",
-            format_time(summary["time_us"]), format_rate(gflops),
-            format_rate(percent)])
+        rows.append({"sizes": mnk, "a_transposed": sizes.get("At") == "1",
+                     "packed": sizes.get("Pack") == "1",
+                     "time_us": summary["time_us"], "gflops": gflops,
+                     "percent": summarize.percent_of(gflops, fma_peak)})
+    return rows
+
+
+def gemm_table(rows):
+    """gemm_rows() as Markdown, or None if there are none."""
     if not rows:
         return None
+    cells = [["×".join(str(row["sizes"][key]) for key in "MNK"),
+              "Aᵀ" if row["a_transposed"] else "A",
+              "packed" if row["packed"] else "in place",
+              format_time(row["time_us"]), format_rate(row["gflops"]),
+              format_rate(row["percent"])] for row in rows]
     header = ["M×N×K", "A read as", "B", "µs", "GFLOP/s", "% of FMA peak"]
-    return markdown_table(header, rows, left_columns=3)
+    return markdown_table(header, cells, left_columns=3)
 
 
-def limits_line(roofline):
-    """'FMA peak 270 GFLOP/s; load bandwidth L1 520, … GB/s', as the README."""
-    if not roofline.peak:
-        return "No FMA peak in the roofline file: no bound, no % of peak."
-    levels = ", ".join(f"{level} {roofline.bandwidth[level]:.0f}"
-                       for level in ("L1", "L2", "L3", "memory")
-                       if level in roofline.bandwidth)
-    return (f"Limits measured by `elman_bench_roofline`: FMA peak "
-            f"{roofline.peak:.0f} GFLOP/s; load bandwidth {levels} GB/s.")
+def working_sets(by_kind, stream_rows):
+    """The working-set sizes the bounds of these tables read bandwidths at:
+    U's 4·H² bytes for the passes, W+U+V's 4·H·(I+H+O) for the streaming
+    step; ascending."""
+    sizes = {4 * r.dims["H"] ** 2 for rows in by_kind.values() for r in rows
+             if r.dims}
+    sizes |= {4 * r.dims["H"] * (r.dims["I"] + r.dims["H"] + r.dims["O"])
+              for r in stream_rows if r.dims}
+    return sorted(sizes)
+
+
+def limits_line(roofline, sizes):
+    """'Limits measured by …: FMA peak 270 GFLOP/s; load bandwidth 430 GB/s
+    at 4 KiB, …' at the working-set sizes the bounds use."""
+    if not roofline.usable():
+        return ("No FMA peak or load-bandwidth ladder in the roofline file: "
+                "no bound.")
+    at_sizes = ", ".join(
+        f"{roofline.bandwidth_at(size):.0f} at {summarize.format_bytes(size)}"
+        for size in sizes)
+    return (f"Limits measured by `elman_bench_roofline` on "
+            f"{roofline.machine}: FMA peak {roofline.peak:.0f} GFLOP/s; load "
+            f"bandwidth (GB/s) at the working sets the bounds use: "
+            f"{at_sizes}.")
 
 
 def run_line(context, results, time_kind):
@@ -398,12 +443,122 @@ def implementation_notes(results, kinds):
             for impl in implementation_order(list(labels))]
 
 
+# ------------------------------------------------------------- targets
+
+
+@dataclasses.dataclass
+class Target:
+    """One line of the targets table: elman's rows of one table whose dims
+    satisfy `select`, each to reach `min_speedup` × the fastest peer and,
+    when set, `min_percent` % of its bound."""
+    label: str
+    kind: str                       # "TrainStep", "Inference", "StreamStep"
+    select: object                  # dims -> bool
+    min_speedup: float
+    min_percent: float | None = None
+
+
+TARGETS = (
+    Target("streaming step, H ≤ 64: ≥ 2× the fastest peer", "StreamStep",
+           lambda d: d["H"] <= 64, 2.0),
+    Target("streaming step, H ≥ 128: ≥ 1.2× the fastest peer, ≥ 85 % of "
+           "the bound", "StreamStep", lambda d: d["H"] >= 128, 1.2, 85.0),
+    Target("inference, B = 1, H ≤ 64: ≥ 1.5× the fastest peer", "Inference",
+           lambda d: d["B"] == 1 and d["H"] <= 64, 1.5),
+    Target("inference, B = 1, H > 64: ≥ 1.1× the fastest peer", "Inference",
+           lambda d: d["B"] == 1 and d["H"] > 64, 1.1),
+    Target("training step, B = 1, H ≤ 64: ≥ 2× the fastest peer",
+           "TrainStep", lambda d: d["B"] == 1 and d["H"] <= 64, 2.0),
+    Target("training step, every other shape (B = 1, H ≥ 128; B = 32, 64): "
+           "≥ 1.15× the fastest peer, ≥ 85 % of the bound", "TrainStep",
+           lambda d: d["B"] > 1 or d["H"] > 64, 1.15, 85.0),
+)
+
+# The GEMM target: the passes' products (packed, M ≥ 256) at this share of
+# the measured FMA peak.
+GEMM_TARGET_LABEL = ("GEMM, the passes' shapes (packed, M ≥ 256): ≥ 80 % of "
+                     "the measured FMA peak")
+GEMM_MIN_M = 256
+GEMM_MIN_PERCENT = 80.0
+
+
+def short_shape(dims):
+    """'H = 128' at B = 1, 'H = 128, B = 32' above."""
+    if dims["B"] == 1:
+        return f"H = {dims['H']}"
+    return f"H = {dims['H']}, B = {dims['B']}"
+
+
+def status(passed, total):
+    """'met', 'missed' or 'k of n met' for `passed` of `total` checks."""
+    if total == 0:
+        return "not measured"
+    if passed == total:
+        return "met"
+    if passed == 0:
+        return "missed"
+    return f"{passed} of {total} met"
+
+
+def target_line(target, rows):
+    """[target, measured, status] for one Target over a table's rows."""
+    chosen = [r for r in rows if r.implementation == "elman" and r.dims
+              and target.select(r.dims) and r.time_us]
+    speedups, percents, passed, total = [], [], 0, 0
+    for r in chosen:
+        if r.speedup is not None:
+            peer = display_name(r.best_peer)
+            speedups.append(f"{r.speedup:.2f}× vs {peer} "
+                            f"({short_shape(r.dims)})")
+            passed += r.speedup >= target.min_speedup
+            total += 1
+        if target.min_percent is not None and r.percent_of_bound is not None:
+            percents.append(f"{format_rate(r.percent_of_bound)} % "
+                            f"({short_shape(r.dims)})")
+            passed += r.percent_of_bound >= target.min_percent
+            total += 1
+    measured = ", ".join(speedups) or MISSING
+    if percents:
+        measured += "; of the bound " + ", ".join(percents)
+    return [target.label, measured, status(passed, total)]
+
+
+def gemm_target_line(gemm_results):
+    """[target, measured, status] for the GEMM target."""
+    chosen = [row for row in gemm_results if row["packed"]
+              and row["sizes"]["M"] >= GEMM_MIN_M
+              and row["percent"] is not None]
+    cells = [f"{format_rate(row['percent'])} % "
+             f"({'×'.join(str(row['sizes'][k]) for k in 'MNK')}"
+             f"{', Aᵀ' if row['a_transposed'] else ''})" for row in chosen]
+    passed = sum(row["percent"] >= GEMM_MIN_PERCENT for row in chosen)
+    return [GEMM_TARGET_LABEL, ", ".join(cells) or MISSING,
+            status(passed, len(chosen))]
+
+
+def targets_table(by_kind, stream_rows, gemm_results):
+    """'Where elman stands against the targets' as Markdown. The inference
+    targets read elman's own (streaming) row of the inference table."""
+    tables = dict(by_kind)
+    tables["StreamStep"] = stream_rows
+    for kind in INFERENCE_KINDS:
+        if kind in by_kind:
+            tables["Inference"] = by_kind[kind]
+    lines = [target_line(t, tables.get(t.kind, [])) for t in TARGETS]
+    lines.append(gemm_target_line(gemm_results))
+    return markdown_table(["target", "measured", ""], lines,
+                          left_columns=3)
+
+
 # The notes under the tables: the training and inference tables' columns,
 # then (SHARED_NOTES) the columns every table has.
 PASS_NOTES = """\
-Columns: µs = median time; bound µs = the roofline bound (each sequential
-product with U or Uᵀ at the slower of the FMA peak and U's 4·H² bytes at the
-bandwidth of the cache level U fits in, every other flop at the FMA peak);"""
+Columns: µs = median time; bound µs = the roofline bound: each sequential
+product with U or Uᵀ (T − 1 recurrence steps, h0 being 0, and T − 1 carries;
+a vector at B = 1, a B-row product above) at the slower of its flops at the
+FMA peak and U's 4·H² bytes at the load bandwidth measured for a working set
+of 4·H² bytes; every other flop (the hoisted products; the peers compute
+neither dx nor dh0) at the FMA peak;"""
 
 SHARED_NOTES = """\
 % of bound = bound / time; speed-up = on elman's rows the fastest peer's
@@ -417,26 +572,36 @@ COLUMN_NOTES = PASS_NOTES + "\n" + SHARED_NOTES
 STREAM_NOTES = """\
 Streaming step: ns = median time of one step; bound ns = the larger of the
 step's 2·H·(I+H+O) flops at the FMA peak and the 4·H·(I+H+O) bytes of W, U
-and V (all three read every step) at the bandwidth of the cache level they
-fit in;"""
+and V (all three read every step) at the load bandwidth measured for a
+working set of that size;"""
 
 STREAM_NOTES_END = "% of bound and speed-up as above."
 
+# The targets table's title.
+TARGETS_TITLE = "Where elman stands against the targets (same run)"
 
-def print_report(pass_results_by_kind, stream_rows, gemm_markdown, context,
+
+def print_report(pass_results_by_kind, stream_rows, gemm_results, context,
                  results, roofline, time_kind):
-    """Everything that goes to stdout."""
+    """Everything that goes to stdout. Every table's title names the
+    machine and the date (roofline.machine)."""
+    machine = roofline.machine
     print(run_line(context, results, time_kind))
-    print(limits_line(roofline))
+    print(limits_line(roofline,
+                      working_sets(pass_results_by_kind, stream_rows)))
     for kind, rows in pass_results_by_kind.items():
-        print(f"\n{PASS_TITLES[kind]}:\n")
+        print(f"\n{PASS_TITLES[kind]}, {machine}:\n")
         print(pass_table(rows))
     if stream_rows:
-        print(f"\n{STREAM_TITLE}:\n")
+        print(f"\n{STREAM_TITLE}, {machine}:\n")
         print(stream_table(stream_rows))
+    gemm_markdown = gemm_table(gemm_results)
     if gemm_markdown:
-        print("\nGEMM kernel alone (`elman_bench_gemm`), single thread:\n")
+        print(f"\nGEMM kernel alone (`elman_bench_gemm`), single thread, "
+              f"{machine}:\n")
         print(gemm_markdown)
+    print(f"\n{TARGETS_TITLE}, {machine}:\n")
+    print(targets_table(pass_results_by_kind, stream_rows, gemm_results))
     print()
     if pass_results_by_kind:
         print(COLUMN_NOTES)
@@ -504,8 +669,9 @@ def terminal_for(output_path):
 
 
 def gnuplot_script(data_path, output_path, implementations, shape_count,
-                   with_bound):
-    """Two stacked clustered-bar panels: time (log scale), % of bound."""
+                   with_bound, machine):
+    """Two stacked clustered-bar panels: time (log scale), % of bound; the
+    title names the machine."""
     count = len(implementations)
     panels = 2 if with_bound else 1
     script = [
@@ -515,7 +681,8 @@ def gnuplot_script(data_path, output_path, implementations, shape_count,
         "set datafile separator '\\t'",
         "set datafile missing '?'",
         f"set multiplot layout {panels},1 title "
-        "'elman vs peers, training step (median, single thread)'",
+        + gnuplot_string("elman vs peers, training step (median, single "
+                         f"thread), {machine}"),
         "set style data histograms",
         "set style histogram clustered gap 1",
         "set style fill solid 0.9 border rgb '#333333'",
@@ -542,7 +709,7 @@ def gnuplot_script(data_path, output_path, implementations, shape_count,
     return "\n".join(script) + "\n"
 
 
-def write_plot(results, output_path):
+def write_plot(results, output_path, machine):
     """Draws the training-step PassResults with gnuplot. Returns an error
     message, or None on success."""
     implementations, lines = plot_data(results)
@@ -552,7 +719,7 @@ def write_plot(results, output_path):
         with open(data_path, "w", encoding="utf-8") as data:
             data.write("\n".join(lines) + "\n")
         script = gnuplot_script(data_path, output_path, implementations,
-                                len(lines), with_bound)
+                                len(lines), with_bound, machine)
         try:
             run = subprocess.run(["gnuplot"], input=script, text=True,
                                  capture_output=True, check=False)
@@ -602,8 +769,9 @@ def main(argv):
     roofline = summarize.Roofline(roofline_results,
                                   [peers_context, roofline_context])
     if not roofline.usable():
-        print("plot.py: the roofline file lacks the FMA peak, the memory "
-              "bandwidth or the cache sizes: no bound", file=sys.stderr)
+        print("plot.py: the roofline file lacks the FMA peak or the "
+              "load-bandwidth ladder (BM_LoadBandwidth/bytes:N/streams:S): "
+              "no bound", file=sys.stderr)
     by_kind = {kind: pass_results(kind, peers, roofline)
                for kind in PASS_TITLES}
     by_kind = {kind: rows for kind, rows in by_kind.items() if rows}
@@ -613,14 +781,14 @@ def main(argv):
               f"{args.peers}", file=sys.stderr)
         return 1
 
-    print_report(by_kind, stream_rows, gemm_table(gemm, roofline.peak),
+    print_report(by_kind, stream_rows, gemm_rows(gemm, roofline.peak),
                  peers_context, peers, roofline, TIME_NAMES[args.time])
 
     if args.plot:
         if "TrainStep" not in by_kind:
             print("plot.py: no TrainStep benchmarks to plot", file=sys.stderr)
             return 1
-        error = write_plot(by_kind["TrainStep"], args.plot)
+        error = write_plot(by_kind["TrainStep"], args.plot, roofline.machine)
         if error:
             print(f"plot.py: {error}", file=sys.stderr)
             return 1

@@ -14,8 +14,10 @@ single run is its own median). Printed, per shape: the median time of elman
 and of the scalar reference for Forward and TrainStep, the speed-up
 (reference time / elman time, both from the same file, i.e. the same run),
 GFLOP/s and ns per time step; then Inference and StreamStep; then the
-roofline (FMA peak, load bandwidth) when a file holds it, and elman's GFLOP/s
-as a percentage of that peak.
+roofline (FMA peak; load bandwidth by working-set size) when a file holds
+it, and elman's GFLOP/s as a percentage of that peak. Every table's title
+names the CPU (model name, family/model, microarchitecture when known) and
+the date of the run.
 
 The "roof us" column is a lower bound on the time from that roofline (see
 Roofline below); "% roof" is that bound over the measured median time.
@@ -26,7 +28,9 @@ uses wall-clock time.
 """
 
 import argparse
+import bisect
 import json
+import math
 import statistics
 import sys
 
@@ -55,8 +59,11 @@ def load(paths):
 
 
 def medians(entries, time_key):
-    """Maps run_name -> {"time_us", counters..., "label", "repetitions"}."""
-    runs, aggregates, cvs, order = {}, {}, {}, []
+    """Maps run_name -> {"time_us", counters..., "label", "repetitions",
+    "best"}: the medians, and under "best" each counter's largest value
+    over the repetitions (the "max" aggregate elman_bench_roofline adds,
+    else the largest of the runs) — a rate's best, for the limits."""
+    runs, aggregates, cvs, maxima, order = {}, {}, {}, {}, []
     for entry in entries:
         if entry.get("error_occurred"):
             continue
@@ -68,6 +75,8 @@ def medians(entries, time_key):
                 aggregates[name] = entry
             elif entry.get("aggregate_name") == "cv":
                 cvs[name] = entry[time_key]
+            elif entry.get("aggregate_name") == "max":
+                maxima[name] = entry
         else:
             runs.setdefault(name, []).append(entry)
 
@@ -97,8 +106,28 @@ def medians(entries, time_key):
                       if isinstance(e.get(key), (int, float))]
             if values:
                 summary[key] = statistics.median(values)
+        summary["best"] = largest_counters(maxima.get(name),
+                                           runs.get(name, []), counters)
         result[name] = summary
     return result
+
+
+def largest_counters(maximum, runs, counters):
+    """{counter: largest value}: from the "max" aggregate entry if there is
+    one, else over the individual runs."""
+    chosen = [maximum] if maximum else runs
+    best = {}
+    for key in counters:
+        values = [e[key] for e in chosen
+                  if isinstance(e.get(key), (int, float))]
+        if values:
+            best[key] = max(values)
+    return best
+
+
+def best_of(summary, key):
+    """The counter's best repetition (see medians), else its median."""
+    return summary.get("best", {}).get(key, summary.get(key))
 
 
 def split_name(name):
@@ -168,72 +197,210 @@ def train_step_flops(shape):
     return forward_flops(shape) + backward_flops(shape)
 
 
+# Microarchitecture names: (vendor, family, model) -> name, then
+# (vendor, family) -> name for families that hold one microarchitecture.
+# Family and model are the decimal numbers of /proc/cpuinfo.
+_MICROARCHITECTURES = {
+    ("GenuineIntel", 6, 85): "Skylake-SP / Cascade Lake",
+    ("GenuineIntel", 6, 106): "Ice Lake-SP",
+    ("GenuineIntel", 6, 108): "Ice Lake-D",
+    ("GenuineIntel", 6, 143): "Sapphire Rapids",
+    ("GenuineIntel", 6, 207): "Emerald Rapids",
+    ("GenuineIntel", 6, 173): "Granite Rapids",
+    ("AuthenticAMD", 23, 49): "Zen 2",
+    ("AuthenticAMD", 25, 1): "Zen 3",
+    ("AuthenticAMD", 25, 17): "Zen 4",
+    ("AuthenticAMD", 25, 160): "Zen 4c",
+}
+_MICROARCHITECTURE_FAMILIES = {
+    ("AuthenticAMD", 26): "Zen 5",
+}
+
+
+def microarchitecture(vendor, family, model):
+    """The microarchitecture's name, or None when this table lacks it."""
+    try:
+        family, model = int(family), int(model)
+    except (TypeError, ValueError):
+        return None
+    return (_MICROARCHITECTURES.get((vendor, family, model))
+            or _MICROARCHITECTURE_FAMILIES.get((vendor, family)))
+
+
+def local_cpu():
+    """This machine's first processor from /proc/cpuinfo, as the context
+    keys elman_bench_roofline writes (cpu_vendor, cpu_model_name, cpu_family,
+    cpu_model); {} when the file is unreadable."""
+    keys = {"vendor_id": "cpu_vendor", "model name": "cpu_model_name",
+            "cpu family": "cpu_family", "model": "cpu_model"}
+    cpu = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key.strip() in keys:
+                    cpu[keys[key.strip()]] = value.strip()
+    except OSError:
+        pass
+    return cpu
+
+
+def machine_name(contexts):
+    """'AMD EPYC (family 26, model 2: Zen 5)': the CPU that measured, from
+    the first context that names it (elman_bench_roofline records it), else
+    from this machine's /proc/cpuinfo."""
+    cpu = next((c for c in contexts if "cpu_model_name" in c), None)
+    cpu = cpu or local_cpu()
+    if not cpu:
+        return "unknown CPU"
+    family, model = cpu.get("cpu_family", "?"), cpu.get("cpu_model", "?")
+    details = f"family {family}, model {model}"
+    arch = microarchitecture(cpu.get("cpu_vendor"), family, model)
+    if arch:
+        details += f": {arch}"
+    return f"{cpu.get('cpu_model_name', '?')} ({details})"
+
+
+def machine_tag(contexts):
+    """'AMD EPYC (family 26, model 2: Zen 5), 2026-11-30': the CPU and the
+    date of the first context that has one; every table's title ends with
+    it."""
+    date = next((c["date"][:10] for c in contexts if c.get("date")), "?")
+    return f"{machine_name(contexts)}, {date}"
+
+
+def load_bandwidth_ladder(results):
+    """[(bytes, GB/s)] ascending in bytes, from the runs
+    BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z: at each size the best of
+    the ways of reading it (one stream, four, alternating direction).
+    Sizes whose name lacks bytes:N (an older roofline file) are skipped."""
+    best = {}
+    for name, summary in results.items():
+        parts = name.split("/")
+        if parts[0] != "BM_LoadBandwidth" or "GB/s" not in summary:
+            continue
+        args = dict(part.partition(":")[::2] for part in parts[1:])
+        try:
+            size = int(args["bytes"])
+        except (KeyError, ValueError):
+            continue
+        best[size] = max(best.get(size, 0.0), best_of(summary, "GB/s"))
+    return sorted(best.items())
+
+
+def envelope(ladder):
+    """The ladder with each bandwidth raised to the best measured at any
+    larger size. A smaller working set fits wherever a larger one does (an
+    LRU cache holds every prefix of a stream a bigger one would keep), so a
+    dip below a larger size's figure is noise, and the bound must not charge
+    it."""
+    result, best = [], 0.0
+    for size, gbps in reversed(ladder):
+        best = max(best, gbps)
+        result.append((size, best))
+    return result[::-1]
+
+
 class Roofline:
-    """A lower bound on a pass's time from the FMA peak and load bandwidths.
+    """A lower bound on a pass's time from the FMA peak and the load
+    bandwidth measured as a function of the working-set size.
 
     The model (DESIGN.md §3): the products over all T·B rows (input and
-    output projections, the weight gradients) run at best at the FMA peak;
-    each sequential step (the recurrence through U, eq. 7.10; the carry,
-    eq. 7.15; a streaming step) costs at least the larger of its flops at the
-    peak and the load of the weights it reads once per step at the bandwidth
-    of the cache level they fit in. A working set "fits" a level when it is at
-    most half its size (the rest of the pass needs room too). Activations,
-    elementwise work and the x, h, y traffic are left out: the bound is
-    optimistic, so "% roof" may stay below 100 even for ideal code.
+    output projections, the weight gradients, dx) run at best at the FMA
+    peak; each sequential product with U (the recurrence, eq. 7.10, and the
+    carry, eq. 7.15, once per step, a vector at B = 1 and a B-row GEMM above;
+    dh0) costs at least the larger of its flops at the peak and U's 4·H²
+    bytes at the bandwidth measured at 4·H² bytes; a streaming step costs at
+    least the larger of its flops at the peak and the 4·H·(I+H+O) bytes of W,
+    U and V at the bandwidth measured at that size. With h0 = 0 the t = 0
+    recurrence product is zero and need not run: it is not charged.
+    Activations, elementwise work and the x, h, y traffic are left out, so
+    the bound is optimistic: "% roof" stays below 100 even for ideal code.
+
+    The bandwidth at a size is read off the ladder of elman_bench_roofline:
+    the best way of reading at each size, raised to the envelope (see
+    envelope()), interpolated linearly in log(size) between the two
+    neighbouring sizes; outside the ladder the nearest end's figure holds
+    (no extrapolation of the trend). The peak and the bandwidths are each
+    probe's best repetition (see medians): a limit measured on a shared
+    machine is only ever underestimated, and a bound must not be beaten by
+    code timed at a quieter moment.
     """
 
-    _LEVELS = (("L1", 1), ("L2", 2), ("L3", 3))
-
-    def __init__(self, results, contexts):
-        self.peak = results.get("BM_FmaPeak", {}).get("GFLOP/s")
-        self.bandwidth = {}  # "L1"… "memory" -> GB/s
-        for name, summary in results.items():
-            if name.startswith("BM_LoadBandwidth/") and "GB/s" in summary:
-                self.bandwidth[name.split("/")[1]] = summary["GB/s"]
-        self.cache_bytes = {}  # level -> bytes of the data/unified cache
-        for context in contexts:
-            for cache in context.get("caches", []):
-                if cache.get("type") in ("Data", "Unified"):
-                    self.cache_bytes[cache["level"]] = cache["size"]
+    def __init__(self, results, contexts=()):
+        self.peak = best_of(results.get("BM_FmaPeak", {}), "GFLOP/s")
+        self.measured = load_bandwidth_ladder(results)
+        self.ladder = envelope(self.measured)
+        self.machine = machine_tag(list(contexts))
 
     def usable(self):
-        return bool(self.peak and self.bandwidth.get("memory")
-                    and self.cache_bytes)
+        """True when the file held the FMA peak and a bandwidth ladder."""
+        return bool(self.peak and self.ladder)
 
-    def _bandwidth_for(self, working_set_bytes):
-        for name, level in self._LEVELS:
-            size = self.cache_bytes.get(level)
-            if size and working_set_bytes <= size / 2 and name in self.bandwidth:
-                return self.bandwidth[name]
-        return self.bandwidth["memory"]
+    def bandwidth_at(self, working_set_bytes):
+        """GB/s for a pass that reads `working_set_bytes` over and over."""
+        sizes = [size for size, _ in self.ladder]
+        if working_set_bytes <= sizes[0]:
+            return self.ladder[0][1]
+        if working_set_bytes >= sizes[-1]:
+            return self.ladder[-1][1]
+        upper = bisect.bisect_left(sizes, working_set_bytes)
+        (s0, b0), (s1, b1) = self.ladder[upper - 1], self.ladder[upper]
+        if s1 == working_set_bytes:
+            return b1
+        fraction = math.log(working_set_bytes / s0) / math.log(s1 / s0)
+        return b0 + fraction * (b1 - b0)
 
-    def _seconds(self, parallel_flops, steps, step_flops, step_bytes):
-        step = max(step_flops / (self.peak * 1e9),
-                   step_bytes / (self._bandwidth_for(step_bytes) * 1e9))
-        return parallel_flops / (self.peak * 1e9) + steps * step
+    def _compute_seconds(self, flops):
+        return flops / (self.peak * 1e9)
 
-    def bound_us(self, kind, shape):
-        """Lower bound in microseconds, or None if the model has no entry."""
-        if not self.usable():
-            return None
+    def _step_seconds(self, flops, weight_bytes):
+        """One sequential product: its flops at the peak or its weights at
+        the bandwidth of their size, whichever takes longer."""
+        return max(self._compute_seconds(flops),
+                   weight_bytes / (self.bandwidth_at(weight_bytes) * 1e9))
+
+    def forward_seconds(self, shape):
+        """Forward: X·Wᵀ and H·Vᵀ at the peak, T − 1 products with U."""
         i, h, o = shape["I"], shape["H"], shape["O"]
         t, b = shape["T"], shape["B"]
-        forward = forward_flops(shape)
-        recurrence = 2.0 * b * h * h  # flops of one step through U
-        u_bytes = 4.0 * h * h
-        if kind == "Forward":
-            seconds = self._seconds(forward - t * recurrence, t, recurrence,
-                                    u_bytes)
+        return (self._compute_seconds(2.0 * t * b * h * (i + o))
+                + (t - 1) * self._step_seconds(2.0 * b * h * h, 4.0 * h * h))
+
+    def backward_seconds(self, shape, with_dx):
+        """Backward: G = E·V, dW, dU, dV (and dx) at the peak; T − 1 carries
+        through Uᵀ (and dh0 = Uᵀ δ(0), one more, with dx)."""
+        i, h, o = shape["I"], shape["H"], shape["O"]
+        t, b = shape["T"], shape["B"]
+        parallel = (4.0 * t * b * o * h + 2.0 * t * b * h * i
+                    + 2.0 * (t - 1) * b * h * h)
+        carries = t - 1
+        if with_dx:
+            parallel += 2.0 * t * b * h * i
+            carries += 1
+        return (self._compute_seconds(parallel)
+                + carries * self._step_seconds(2.0 * b * h * h, 4.0 * h * h))
+
+    def stream_step_seconds(self, shape):
+        """One step reading all of W, U and V."""
+        i, h, o = shape["I"], shape["H"], shape["O"]
+        return self._step_seconds(2.0 * h * (i + h + o), 4.0 * h * (i + h + o))
+
+    def bound_us(self, kind, shape, with_dx=True):
+        """Lower bound in microseconds, or None if the model has no entry.
+        `with_dx`: the training step also computes dx and dh0 (as
+        elman_bench_passes' does; elman_bench_peers' do not)."""
+        if not self.usable():
+            return None
+        if kind in ("Forward", "Inference"):
+            seconds = self.forward_seconds(shape)
         elif kind == "TrainStep":
-            backward = backward_flops(shape)
-            seconds = (self._seconds(forward - t * recurrence, t, recurrence,
-                                     u_bytes)
-                       + self._seconds(backward - (t - 1) * recurrence, t - 1,
-                                       recurrence, u_bytes))
-        elif kind in ("Inference", "StreamStep"):
-            # Every step reads all of [W; U] and V.
-            seconds = self._seconds(0.0, t, forward / t,
-                                    4.0 * h * (i + h + o))
+            seconds = (self.forward_seconds(shape)
+                       + self.backward_seconds(shape, with_dx))
+        elif kind == "StreamStep":
+            seconds = shape["T"] * self.stream_step_seconds(shape)
         else:
             return None
         return seconds * 1e6
@@ -295,8 +462,8 @@ def pass_table(kind, results, peak, roofline):
     header = ["shape", "elman us", "ref us", "speed-up", "elman GFLOP/s",
               "ref GFLOP/s", "% peak", "roof us", "% roof", "elman ns/step",
               "elman cv%"]
-    print_table(f"{kind} (median; speed-up = reference / elman)", header,
-                rows)
+    print_table(f"{kind} (median; speed-up = reference / elman), "
+                f"{roofline.machine}", header, rows)
 
 
 def single_table(kind, results, peak, roofline):
@@ -314,20 +481,49 @@ def single_table(kind, results, peak, roofline):
                      fmt(percent_of(summary.get("cv"), 1.0))])
     header = ["shape", "elman us", "GFLOP/s", "% peak", "roof us", "% roof",
               "ns/step", "cv%"]
-    print_table(f"{kind} (elman, median)", header, rows)
+    print_table(f"{kind} (elman, median), {roofline.machine}", header, rows)
 
 
-def roofline_table(results):
-    rows = []
+def format_bytes(size):
+    """4096 -> '4 KiB', 1572864 -> '1.5 MiB'."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} B"
+
+
+def roofline_table(results, roofline):
+    """The FMA peak, then the load bandwidth per working-set size: each way
+    of reading's median and the figure the bound uses (see Roofline)."""
+    peak = results.get("BM_FmaPeak")
+    if peak:
+        print_table(f"FMA peak (single core), {roofline.machine}",
+                    ["limit", "value", "target"],
+                    [["FMA peak, median",
+                      fmt(peak.get("GFLOP/s")) + " GFLOP/s", peak["label"]],
+                     ["FMA peak, best (the bound's)",
+                      fmt(roofline.peak) + " GFLOP/s", peak["label"]]])
+    variants = {("1", "0"): "1 stream", ("4", "0"): "4 streams",
+                ("1", "1"): "zig-zag"}
+    measured = {}  # (bytes, column) -> GB/s
     for name, summary in results.items():
-        if name.startswith("BM_FmaPeak"):
-            rows.append([name, fmt(summary.get("GFLOP/s")) + " GFLOP/s",
-                         summary["label"]])
-        elif name.startswith("BM_LoadBandwidth"):
-            rows.append([name, fmt(summary.get("GB/s")) + " GB/s",
-                         summary["label"]])
-    print_table("Roofline (single core, median)", ["limit", "value", "target"],
-                rows)
+        parts = name.split("/")
+        if parts[0] != "BM_LoadBandwidth" or "GB/s" not in summary:
+            continue
+        args = dict(part.partition(":")[::2] for part in parts[1:])
+        column = variants.get((args.get("streams"), args.get("zigzag", "0")))
+        if column and args.get("bytes", "").isdigit():
+            measured[(int(args["bytes"]), column)] = summary["GB/s"]
+    used = dict(roofline.ladder)
+    rows = [[format_bytes(size)]
+            + [fmt(measured.get((size, column)))
+               for column in variants.values()]
+            + [fmt(used[size])]
+            for size, _ in roofline.measured]
+    print_table(f"Load bandwidth, GB/s, by working-set size (single core; "
+                f"medians; the bound uses the best repetition of the best "
+                f"read, raised to the envelope), {roofline.machine}",
+                ["bytes", *variants.values(), "bound uses"], rows)
 
 
 def main(argv):
@@ -362,12 +558,13 @@ def main(argv):
     print(f"{args.time} time, median of {repetitions} repetition(s)\n")
 
     roofline = Roofline(results, contexts)
+    print(f"Machine: {roofline.machine}\n")
     peak = roofline.peak
     pass_table("Forward", results, peak, roofline)
     pass_table("TrainStep", results, peak, roofline)
     single_table("Inference", results, peak, roofline)
     single_table("StreamStep", results, peak, roofline)
-    roofline_table(results)
+    roofline_table(results, roofline)
     return 0
 
 

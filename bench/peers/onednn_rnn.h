@@ -1,6 +1,6 @@
 // The problem of peer_problem.h on oneDNN 2.6's vanilla RNN primitive, with
-// the dense output layer (which oneDNN's RNN primitive does not have) done in
-// Eigen.
+// the dense output layer (which the RNN primitive does not have) on oneDNN's
+// matmul primitive.
 #ifndef ELMAN_BENCH_PEERS_ONEDNN_RNN_H_
 #define ELMAN_BENCH_PEERS_ONEDNN_RNN_H_
 
@@ -11,9 +11,10 @@
 namespace elman::bench {
 
 /// vanilla_rnn_forward (forward_training; forward_inference for Infer) and
-/// vanilla_rnn_backward, tanh, unidirectional left-to-right, one layer;
-/// primitives and memories created once here. Runs on however many threads
-/// OpenMP gives it: the caller makes that one (OMP_NUM_THREADS=1).
+/// vanilla_rnn_backward, tanh, unidirectional left-to-right, one layer, and
+/// three matmuls for the dense layer; primitives and memories created once
+/// here, weights in the layouts the primitives pick. Runs on however many
+/// threads OpenMP gives it: the caller makes that one (OMP_NUM_THREADS=1).
 std::unique_ptr<Peer> MakeOneDnnPeer(const PeerProblem& problem);
 
 }  // namespace elman::bench

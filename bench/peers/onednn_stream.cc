@@ -2,7 +2,10 @@
 // T = 1, executed once per step (it runs whole sequences; a stream that gets
 // x(t) one at a time has T = 1). Created once with format_tag::any weights,
 // which are frozen, so reordered into its layout once, here, as elman::Stream
-// packs its snapshot once.
+// packs its snapshot once. Its scratchpad is oneDNN's (library mode,
+// allocated with the primitive): a user-mode one was measured 2–5% slower.
+// The dense layer stays in Eigen: with T = B = 1 it is one small
+// matrix–vector product (a matmul primitive for it was not tried).
 //
 // The state h lives in two buffers used in turn: each is seen both as an ldnc
 // memory (src_iter, h(t−1)) and as a tnc memory (dst_layer, h(t)) — with
@@ -116,7 +119,8 @@ OneDnnStream::OneDnnStream(const PeerProblem& p)
         {DNNL_ARG_WEIGHTS_LAYER, weights_layer},
         {DNNL_ARG_WEIGHTS_ITER, weights_iter},
         {DNNL_ARG_BIAS, bias_memory},
-        {DNNL_ARG_DST_LAYER, memory(layer_out, engine_, state_[1 - k].data())}};
+        {DNNL_ARG_DST_LAYER, memory(layer_out, engine_, state_[1 - k].data())},
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 // elman_bench_peers: elman side by side with the implementations a user would
-// otherwise pick (DESIGN.md §3, §6) — Eigen written two ways, oneDNN's vanilla
-// RNN primitive, libtorch — on the same inputs, single-threaded.
+// otherwise pick (DESIGN.md §3, §6) — Eigen written two ways and, for the
+// small B = 1 shapes, with compile-time sizes; oneDNN's vanilla RNN and
+// matmul primitives; libtorch — on the same inputs, single-threaded.
 //
 // Before any timing, every implementation runs once per shape and its loss,
 // inference output y and gradients dW, dU, db, dV, dc are compared with the
@@ -41,6 +42,7 @@
 #include "bench/peers/stream_peer.h"
 #include "elman/elman.h"
 #ifdef ELMAN_HAVE_EIGEN
+#include "bench/peers/eigen_fixed.h"
 #include "bench/peers/eigen_rnn.h"
 #include "bench/peers/eigen_stream.h"
 #endif
@@ -110,6 +112,14 @@ struct Implementation {
   const char* label;  // shown beside every result
   bool train, infer;  // which benchmarks it takes part in
   std::function<std::unique_ptr<Peer>(const PeerProblem&)> make;
+  // Whether it has the shape, for training (true) or inference (false);
+  // empty: every shape.
+  std::function<bool(const PeerShape&, bool)> covers;
+
+  bool Covers(const PeerShape& s, bool for_training) const {
+    return (for_training ? train : infer) &&
+           (!covers || covers(s, for_training));
+  }
 };
 
 std::vector<Implementation> Implementations() {
@@ -117,25 +127,30 @@ std::vector<Implementation> Implementations() {
       {"elman", "dispatched SIMD; Forward: elman::Stream", true, true,
        [](const PeerProblem& p) {
          return MakeElmanPeer(p, /*stream_inference=*/true);
-       }},
+       },
+       nullptr},
       {"elman_forward", "training Forward (stores for Backward)", false, true,
        [](const PeerProblem& p) {
          return MakeElmanPeer(p, /*stream_inference=*/false);
-       }},
+       },
+       nullptr},
   };
 #ifdef ELMAN_HAVE_EIGEN
   all.push_back({"eigen_per_step", "Eigen 3.4, per-step loop", true, true,
-                 MakeEigenPerStepPeer});
+                 MakeEigenPerStepPeer, nullptr});
   all.push_back({"eigen_hoisted", "Eigen 3.4, GEMMs hoisted (DESIGN 3)", true,
-                 true, MakeEigenHoistedPeer});
+                 true, MakeEigenHoistedPeer, nullptr});
+  all.push_back({"eigen_fixed",
+                 "Eigen 3.4, compile-time sizes (B = 1, H <= 128)", true, true,
+                 MakeEigenFixedPeer, EigenFixedCovers});
 #endif
 #ifdef ELMAN_HAVE_ONEDNN
-  all.push_back({"onednn", "oneDNN vanilla_rnn; dense layer in Eigen; 1 thread",
-                 true, true, MakeOneDnnPeer});
+  all.push_back({"onednn", "oneDNN vanilla_rnn + matmul; 1 thread", true, true,
+                 MakeOneDnnPeer, nullptr});
 #endif
 #ifdef ELMAN_HAVE_TORCH
   all.push_back({"torch", "libtorch nn::RNN+Linear, autograd; 1 thread", true,
-                 true, MakeTorchPeer});
+                 true, MakeTorchPeer, nullptr});
 #endif
   return all;
 }
@@ -175,24 +190,30 @@ bool CheckAgreement(const std::vector<Implementation>& implementations) {
         " B=" + std::to_string(s.batch) + ":";
     for (const Implementation& impl : implementations) {
       if (!impl.train) continue;  // elman_forward: same TrainStep as elman
+      // A peer that has the shape for inference only is checked on y only.
+      const bool train = impl.Covers(s, /*for_training=*/true);
+      if (!train && !impl.Covers(s, /*for_training=*/false)) continue;
       std::unique_ptr<Peer> peer = impl.make(problem);
-      peer->TrainStep();
-      peer->TrainStep();
+      if (train) {
+        peer->TrainStep();
+        peer->TrainStep();
+      }
       peer->Infer();
       const PeerResult got = peer->Result();
       const float loss_got[] = {static_cast<float>(got.loss)};
       const struct {
         const char* what;
         double error;
-      } errors[] = {
-          {"loss", RelativeError(loss_got, loss_want)},
+      } all_errors[] = {
           {"y", RelativeError(peer->InferOutput(), want.y)},
+          {"loss", RelativeError(loss_got, loss_want)},
           {"dW", RelativeError(got.dW, want.dW)},
           {"dU", RelativeError(got.dU, want.dU)},
           {"db", RelativeError(got.db, want.db)},
           {"dV", RelativeError(got.dV, want.dV)},
           {"dc", RelativeError(got.dc, want.dc)},
       };
+      const std::span errors(all_errors, train ? std::size(all_errors) : 1);
       const auto* worst = &errors[0];
       for (const auto& e : errors) {
         // A NaN error is the worst of all and stays so.
@@ -260,6 +281,7 @@ void Register(const Implementation& impl, bool train) {
   const bool is_reference = std::strcmp(impl.name, "reference") == 0;
   for (const PeerShape& s : kShapes) {
     if (is_reference && ForwardFlops(s) > kReferenceMaxForwardFlops) continue;
+    if (!impl.Covers(s, train)) continue;
     b->Args({static_cast<int64_t>(s.input), static_cast<int64_t>(s.hidden),
              static_cast<int64_t>(s.output), static_cast<int64_t>(s.steps),
              static_cast<int64_t>(s.batch)});
@@ -290,22 +312,28 @@ struct StreamImplementation {
   const char* name;
   const char* label;  // shown beside every result
   std::function<std::unique_ptr<StreamPeer>(const PeerProblem&)> make;
+  std::function<bool(size_t)> covers;  // has H? empty: every H
+
+  bool Covers(size_t hidden) const { return !covers || covers(hidden); }
 };
 
 // elman first: it is what the others are checked against.
 std::vector<StreamImplementation> StreamImplementations() {
   std::vector<StreamImplementation> all = {
-      {"elman", "elman::Stream::Step, dispatched SIMD", MakeElmanStreamPeer},
+      {"elman", "elman::Stream::Step, dispatched SIMD", MakeElmanStreamPeer,
+       nullptr},
   };
 #ifdef ELMAN_HAVE_EIGEN
   all.push_back({"eigen", "Eigen 3.4, col-major, 2 GEMVs + tanh + GEMV",
-                 MakeEigenStreamPeer});
+                 MakeEigenStreamPeer, nullptr});
+  all.push_back({"eigen_fixed", "Eigen 3.4, compile-time sizes",
+                 MakeEigenFixedStreamPeer, EigenFixedStreamCovers});
 #endif
 #ifdef ELMAN_HAVE_ONEDNN
   all.push_back({"onednn",
                  "oneDNN vanilla_rnn T=1 per step; dense layer in Eigen; "
                  "1 thread",
-                 MakeOneDnnStreamPeer});
+                 MakeOneDnnStreamPeer, nullptr});
 #endif
   return all;
 }
@@ -356,7 +384,9 @@ bool CheckStreamAgreement(
                   hidden, hidden / 4, reference_error, ok ? "" : " FAIL");
     std::string line = cell;
     for (const StreamImplementation& impl : implementations) {
-      if (std::strcmp(impl.name, "elman") == 0) continue;
+      if (std::strcmp(impl.name, "elman") == 0 || !impl.Covers(hidden)) {
+        continue;
+      }
       const std::unique_ptr<StreamPeer> peer = impl.make(problem);
       const StreamTrace got = TraceOf(*peer, problem);
       const double y_error = RelativeError(got.y, want.y);
@@ -403,6 +433,7 @@ void RegisterStream(const StreamImplementation& impl) {
       [impl](benchmark::State& state) { RunStream(state, impl); });
   b->ArgName("H")->Unit(benchmark::kNanosecond);
   for (const size_t hidden : kStreamHidden) {
+    if (!impl.Covers(hidden)) continue;
     b->Arg(static_cast<int64_t>(hidden));
   }
 }
@@ -474,7 +505,7 @@ int main(int argc, char** argv) {
   if (check_only) return 0;
 
   implementations.push_back({"reference", "double, textbook loops; allocates",
-                             true, true, MakeReferencePeer});
+                             true, true, MakeReferencePeer, nullptr});
   for (const Implementation& impl : implementations) {
     if (impl.train) Register(impl, /*train=*/true);
   }

@@ -82,6 +82,7 @@ DISPLAY_NAMES = {
     "elman_forward": "elman (training Forward)",
     "eigen_per_step": "Eigen per-step",
     "eigen_hoisted": "Eigen hoisted",
+    "eigen_fixed": "Eigen fixed-size",
     "eigen": "Eigen",  # StreamStep's Eigen peer
     "onednn": "oneDNN",
     "torch": "libtorch",

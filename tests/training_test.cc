@@ -5,7 +5,6 @@
 // dropped a term that matters, the loss would not fall by the factor asked
 // here. Runs on the best target only: the per-target agreement of the
 // gradients is tested elsewhere.
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -81,7 +80,6 @@ void SgdUpdate(Parameters& params, const Gradients& grads, float rate) {
 
 TEST(TrainingTest, SineWaveLossFalls) {
   UseBestTarget();
-  const auto start_time = std::chrono::steady_clock::now();
   Model model({kDims, Activation::kTanh, Activation::kIdentity}, 42);
 
   // Held-out windows: every 13th start, 16 of them.
@@ -114,20 +112,18 @@ TEST(TrainingTest, SineWaveLossFalls) {
 
   const double final_loss =
       EvaluationLoss(model, eval_ws, eval_x, eval_target, eval_batch);
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start_time)
-                             .count();
   RecordProperty("initial_loss", std::to_string(initial));
   RecordProperty("final_loss", std::to_string(final_loss));
   std::printf(
-      "sine wave: mean loss %.5f -> %.5f (x%.1f, floor %.5f) in %.3f s on %s\n",
+      "sine wave: mean loss %.5f -> %.5f (x%.1f, floor %.5f) on %s\n",
       initial, final_loss, initial / final_loss, FirstStepFloor(eval_starts),
-      seconds, CurrentTarget().c_str());
+      CurrentTarget().c_str());
   EXPECT_TRUE(std::isfinite(final_loss));
   EXPECT_LT(final_loss * kRequiredFactor, initial);
   // Measured 1.26× the floor (0.00663): the rest of the sequence is learnt.
+  // Its speed is a benchmark's business (elman_bench_passes), not a test's:
+  // a wall-time bound fails on a loaded machine.
   EXPECT_LT(final_loss, 2.0 * FirstStepFloor(eval_starts));
-  EXPECT_LT(seconds, 2.0);
 }
 
 }  // namespace

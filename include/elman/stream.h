@@ -39,8 +39,9 @@ class Stream {
   /// `steps` consecutive steps: x [T][B][I] in, y [T][B][O] out. Faster
   /// than T Steps for a whole sequence (the W and V products run over blocks
   /// of steps at once); the same results as T Steps up to rounding (the sums
-  /// associate differently), and a sequence cut into several Runs gives bit
-  /// for bit the result of one Run.
+  /// associate differently; for one sequence with H ≤ 32 both run the same
+  /// fused step, bit for bit), and a sequence cut into several Runs gives
+  /// bit for bit the result of one Run.
   void Run(std::span<const float> x, size_t steps, std::span<float> y);
 
   /// The current hidden state h of one sequence (b < batch()), [H].

@@ -16,9 +16,9 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
+#include "src/fused_path.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/elementwise-inl.h"
-#include "src/fused_path.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/matvec-inl.h"
 #include "src/workspace_impl.h"
@@ -171,8 +171,8 @@ void BackwardPass(const Model* model, const float* target,
     if (internal::UsesMatVec(batch, dims.hidden)) {
       MatVecCarry(f, params.U().data(), hidden, dims.hidden, steps, delta);
     } else {
-      GemmCarry(f, params.U().data(), hidden, dims.hidden, steps, batch,
-                delta, pack);
+      GemmCarry(f, params.U().data(), hidden, dims.hidden, steps, batch, delta,
+                pack);
     }
   }
 

@@ -1,10 +1,10 @@
 // The latency path's kernels of src/kernels/matvec-inl.h on every compiled
 // SIMD target, against sums in double: MatVecColumns with one and two terms
 // (ĥ = b + x·Wᵀ + h·Uᵀ and dh = e·V + δ·U) and its fused epilogues (f and
-// f'), and MatVecRows (the dense layer for few outputs), on lengths below, at and above every vector width and
-// panel width, with row strides that are not multiples of a vector, NaN in
-// every float a kernel may read but must not use, and canaries around the
-// outputs.
+// f'), and MatVecRows (the dense layer for few outputs), on lengths below, at
+// and above every vector width and panel width, with row strides that are not
+// multiples of a vector, NaN in every float a kernel may read but must not use,
+// and canaries around the outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -84,8 +84,7 @@ void TestColumns() {
         const MatVecTerm terms[2] = {{in0.data(), k0, m0.data(), m0.ld()},
                                      {in1.data(), k1, m1.data(), m1.ld()}};
         MatVecColumns(terms, k1 > 0 ? 2 : 1, n,
-                      with_init ? init.data() : nullptr,
-                      StoreSums{out.data()});
+                      with_init ? init.data() : nullptr, StoreSums{out.data()});
 
         for (size_t j = 0; j < n; ++j) {
           double want = with_init ? init.at(0, j) : 0.0;

@@ -114,10 +114,9 @@ TEST(TrainingTest, SineWaveLossFalls) {
       EvaluationLoss(model, eval_ws, eval_x, eval_target, eval_batch);
   RecordProperty("initial_loss", std::to_string(initial));
   RecordProperty("final_loss", std::to_string(final_loss));
-  std::printf(
-      "sine wave: mean loss %.5f -> %.5f (x%.1f, floor %.5f) on %s\n",
-      initial, final_loss, initial / final_loss, FirstStepFloor(eval_starts),
-      CurrentTarget().c_str());
+  std::printf("sine wave: mean loss %.5f -> %.5f (x%.1f, floor %.5f) on %s\n",
+              initial, final_loss, initial / final_loss,
+              FirstStepFloor(eval_starts), CurrentTarget().c_str());
   EXPECT_TRUE(std::isfinite(final_loss));
   EXPECT_LT(final_loss * kRequiredFactor, initial);
   // Measured 1.26× the floor (0.00663): the rest of the sequence is learnt.

@@ -18,8 +18,8 @@ constexpr size_t kNumPairs = 16;  // (f, g) ∈ kActivations²
 // layer in row form for O ≤ 7), H ≤ 64 the recurrence and Stream::Step on
 // the matrix-vector kernels, larger H and every B > 1 the GEMM-structured
 // passes.
-constexpr Dims kShapes[] = {{1, 32, 1},   {3, 17, 2},   {5, 33, 7},
-                            {16, 64, 16}, {2, 100, 9},  {20, 128, 5},
+constexpr Dims kShapes[] = {{1, 32, 1},   {3, 17, 2},  {5, 33, 7},
+                            {16, 64, 16}, {2, 100, 9}, {20, 128, 5},
                             {64, 129, 31}};
 constexpr size_t kSteps[] = {1, 7, 25};
 

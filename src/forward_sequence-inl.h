@@ -58,11 +58,11 @@ struct ForwardSequenceArgs {
   bool row_invariant = false;
 };
 
-/// One step of one sequence, eq. 7.10, in two kernel calls:
+/// One step of one sequence, eq. 7.10:
 ///   ĥ = b + x·Wᵀ + h_previous·Uᵀ, h = f(ĥ)   (one column-form product with
 ///                                              two terms, f in registers)
-///   ŷ = c + h·Vᵀ (column form, f = g fused) or V·h (row form for O ≤
-///   kRowFormMaxOutputs, then g)
+///   ŷ = c + h·Vᵀ (column form) or V·h (row form for O ≤
+///   kRowFormMaxOutputs), then y = g(ŷ)
 /// h_previous == nullptr means h(−1) = 0. `hidden` must not overlap
 /// h_previous (a panel of h is stored while the next panel still reads
 /// h(t−1)).
@@ -78,18 +78,18 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
     MatVecColumns(terms, num_terms, dims.hidden, s.bias_hidden,
                   StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
   });
+  // The dense layer is off the recurrence's critical path: g goes in a
+  // pass of its own, which saves compiling a product per activation.
   if (dims.output <= kRowFormMaxOutputs) {
     MatVecRows(s.v, dims.hidden, dims.output, hidden, dims.hidden,
                s.bias_output, pre_output);
-    ActivateArray(s.output_activation, pre_output, y, dims.output);
   } else {
     const MatVecTerm output_term{hidden, dims.hidden, s.v_transposed,
                                  dims.output};
-    WithActivation(s.output_activation, [&](auto tag) {
-      MatVecColumns(&output_term, 1, dims.output, s.bias_output,
-                    StoreAndActivate<decltype(tag)::value>{pre_output, y});
-    });
+    MatVecColumns(&output_term, 1, dims.output, s.bias_output,
+                  StoreSums{pre_output});
   }
+  ActivateArray(s.output_activation, pre_output, y, dims.output);
 }
 
 // The recurrence as one GemmSequence (B rows per step). Step 0 reads

@@ -98,12 +98,14 @@ struct TimesDerivative {
 namespace matvec_detail {
 
 // Widest panel, in vectors: its accumulators, its loaded row of M and one
-// broadcast must fit the register file (32 vectors on AVX-512, 16 elsewhere).
+// broadcast must fit the register file (32 vectors on AVX-512, 16
+// elsewhere). Panels are 4, 2 or 1 vectors wide — enough for the latency
+// path's H ≤ 64 in one panel on AVX-512 — and no more widths are
+// instantiated: each is compiled once per epilogue and per target.
+inline constexpr size_t kMaxPanelVecs = 4;
 #if HWY_TARGET <= HWY_AVX3 || HWY_TARGET == HWY_SCALAR
-inline constexpr size_t kMaxPanelVecs = 8;
 inline constexpr size_t kChains = 16;
 #else
-inline constexpr size_t kMaxPanelVecs = 4;
 inline constexpr size_t kChains = 8;
 #endif
 
@@ -195,40 +197,27 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
 /// j < n, handed to the epilogue (StoreSums, StoreAndActivate,
 /// TimesDerivative). The epilogue's outputs must not overlap any `in`: a
 /// panel of columns is stored while later panels still read the inputs.
+// Out of line: the callers' loops (one call a step) gain nothing from
+// inlining it, and each epilogue's code is then compiled once per target
+// rather than once per call site.
 template <class Epilogue>
-HWY_INLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
-                              size_t n, const float* init,
-                              const Epilogue& epilogue) {
+HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
+                                size_t n, const float* init,
+                                const Epilogue& epilogue) {
   using matvec_detail::ColumnPanel;
-  using matvec_detail::kMaxPanelVecs;
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
   size_t vecs_left = (n + lanes - 1) / lanes;
   size_t col0 = 0;
   while (vecs_left > 0) {
-    // Full panels, then one narrower panel for the rest (4 to 7 vectors on
-    // AVX-512: a panel of 4, and the rest next round).
-    size_t vecs = std::min(vecs_left, kMaxPanelVecs);
-    if (vecs > 4 && vecs < kMaxPanelVecs) vecs = 4;
-    switch (vecs) {
-      case 1:
-        ColumnPanel<1>(d, terms, num_terms, n, col0, init, epilogue);
-        break;
-      case 2:
-        ColumnPanel<2>(d, terms, num_terms, n, col0, init, epilogue);
-        break;
-      case 3:
-        ColumnPanel<3>(d, terms, num_terms, n, col0, init, epilogue);
-        break;
-      case 4:
-        ColumnPanel<4>(d, terms, num_terms, n, col0, init, epilogue);
-        break;
-      default:
-        if constexpr (kMaxPanelVecs > 4) {
-          ColumnPanel<kMaxPanelVecs>(d, terms, num_terms, n, col0, init,
-                                     epilogue);
-        }
-        break;
+    // Panels of 4 vectors, then of 2 and of 1 for the rest.
+    const size_t vecs = vecs_left >= 4 ? 4 : vecs_left >= 2 ? 2 : 1;
+    if (vecs == 4) {
+      ColumnPanel<4>(d, terms, num_terms, n, col0, init, epilogue);
+    } else if (vecs == 2) {
+      ColumnPanel<2>(d, terms, num_terms, n, col0, init, epilogue);
+    } else {
+      ColumnPanel<1>(d, terms, num_terms, n, col0, init, epilogue);
     }
     vecs_left -= vecs;
     col0 += vecs * lanes;

@@ -6,9 +6,9 @@
 // activation, strides wider than the rows, starts misaligned by 0..3 floats,
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N);
-// packed panels of B (M ≥ 16) against the same cases unpacked; wide
-// single-row tiles; GemmSequence against one Gemm call per step;
-// row-invariant products, row by row against M = 1.
+// packed panels of B (M ≥ 16) and packed blocks of transposed A against the
+// same cases unpacked; wide single-row tiles; GemmSequence against one Gemm
+// call per step; row-invariant products, row by row against M = 1.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -358,6 +358,29 @@ void TestGemmPacked() {
   }
 }
 
+// Packed A (A transposed, M ≥ 16): more rows than one packed block of A
+// (192 rows) with a partial last row tile, K across the K blocks, with every
+// epilogue; packed and unpacked against double.
+void TestGemmPackedA() {
+  std::mt19937_64 random(10);
+  size_t index = 0;
+  for (size_t m : {size_t{193}, size_t{386}}) {
+    for (size_t n : {size_t{17}, size_t{100}}) {
+      for (size_t k : {size_t{129}, size_t{300}}) {
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        for (bool packed : {true, false}) {
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
+                             Activation::kIdentity, index, random, packed);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
+                             activation, index, random, packed);
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
 // The single-row (matrix-vector) tiles and the panel widths chosen around
 // them (8, 6, 4 and the rest: N = 200 is 12.5 AVX-512 vectors, 8 + 4 + 1),
 // with every epilogue.
@@ -527,6 +550,7 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmTimesDerivative);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPackedA);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmWideRow);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmSequence);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmRowInvariant);

@@ -18,7 +18,9 @@
 // B is first copied into `pack`, contiguous. Unpacked, consecutive rows of a
 // panel sit ldb floats apart; with ldb a multiple of 512 floats (2 KiB) they
 // fall into a handful of L1 sets and evict each other long before the panel
-// is reused by the next row tile.
+// is reused by the next row tile. A read with a stride along K (a_col ≠ 1,
+// e.g. Δᵀ) is packed too, per block of rows and K, so that each tile
+// broadcasts from one contiguous run instead of one cache line per k.
 //
 // Memory contract (why the kernel never needs masked loads in its K loop):
 // B must stay readable for a whole vector past the last element of each row
@@ -30,10 +32,12 @@
 #define ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 #include <cstddef>
 namespace elman {
-/// Size of the scratch (GemmArgs::pack) that Gemm copies one panel of B into:
-/// one K block (128 rows) of the widest panel of any target (4 vectors of 16
-/// floats). 32 KiB: the panel stays in L1 while the row tiles stream past it.
-inline constexpr size_t kGemmPackFloats = 128 * 64;
+/// Size of the scratch (GemmArgs::pack) that Gemm packs its operands into:
+/// one K block (128 rows) of the widest panel of B of any target (4 vectors
+/// of 16 floats; 32 KiB, stays in L1 while the row tiles stream past it),
+/// then one block of 192 rows × 128 of A when A is read with a stride along
+/// K (96 KiB, stays in L2 while the column panels stream past it).
+inline constexpr size_t kGemmPackFloats = 128 * 64 + 192 * 128;
 }  // namespace elman
 #endif  // ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 

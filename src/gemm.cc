@@ -319,14 +319,16 @@ HWY_INLINE size_t OneRowPanelVecs(size_t vecs_left) {
 //     AVX-512) is packed contiguous when several row tiles share it, and
 //     stays in L1 while the block's row tiles stream past it.
 //   - A read with a stride along K (a_col ≠ 1: the weight gradients
-//     dW = Δᵀ X, dU = Δᵀ H₋₁, dV = Eᵀ H) is packed once per row block × K
+//     dW = Δᵀ X, dU = Δᵀ H₋₁, dV = Eᵀ H), if GemmArgs::pack_strided_a asks
+//     for it (off by default, see there), is packed once per row block × K
 //     block (96 KiB, in L2) and reused by every column panel: each tile then
 //     broadcasts its rows' values of one k from one contiguous run,
 //     instead of touching a new cache line (and, 2 KiB apart, a new page
 //     every other k) per k. On Ice Lake, where loads are ~3× scarcer per
 //     flop than on Zen 5, those strided broadcasts made the product
-//     load-bound. (On Zen 5 the strided lines stay in L1 across the few
-//     row tiles that share them: there packing costs a few per cent.)
+//     load-bound. On Zen 5 the strided lines stay in L1 across the few
+//     row tiles that share them, and packing cost ~10 % at the dW, dU and
+//     dV shapes (150–158 against 180 GFLOP/s, M = 512 and 256, K = 3200).
 // A single row tile (M ≤ 4, the matrix-vector case of the recurrence) reads
 // each element of B once: no blocks, no packing.
 inline constexpr size_t kBlockK = 128;
@@ -399,7 +401,8 @@ HWY_NOINLINE void GemmOne(const GemmArgs& args, EpilogueFn epilogue) {
   const size_t block_m = blocked ? kBlockM : args.m;
   const bool pack_b = args.pack != nullptr && args.m >= kPackMinRows;
   // Not for row-invariant products: their rows must not depend on M.
-  const bool pack_a = pack_b && args.a_col != 1 && !args.row_invariant;
+  const bool pack_a =
+      pack_b && args.pack_strided_a && args.a_col != 1 && !args.row_invariant;
   // Row-invariant products keep kMaxRows-tall tiles: their rows must be
   // summed the same way at M = 1 (the streaming step) as at any M.
   const bool tall = kTallRows > kMaxRows && blocked && !args.row_invariant;

@@ -19,8 +19,9 @@
 // panel sit ldb floats apart; with ldb a multiple of 512 floats (2 KiB) they
 // fall into a handful of L1 sets and evict each other long before the panel
 // is reused by the next row tile. A read with a stride along K (a_col ≠ 1,
-// e.g. Δᵀ) is packed too, per block of rows and K, so that each tile
-// broadcasts from one contiguous run instead of one cache line per k.
+// e.g. Δᵀ) may be packed too (GemmArgs::pack_strided_a), per block of rows
+// and K, so that each tile broadcasts from one contiguous run instead of one
+// cache line per k.
 //
 // Memory contract (why the kernel never needs masked loads in its K loop):
 // B must stay readable for a whole vector past the last element of each row
@@ -95,6 +96,14 @@ struct GemmArgs {
   /// in a full-height tile, K always in the same blocks): the streaming
   /// step's projections, so that one Run over T steps equals T Steps.
   bool row_invariant = false;
+  /// Also pack A, when it is read with a stride along K (a_col ≠ 1: Δᵀ in
+  /// the weight gradients) and `pack` is given, so that each tile
+  /// broadcasts from one contiguous run. Off by default: measured on Zen 5
+  /// it cost ~10 % (the strided lines stay in L1 across the row tiles that
+  /// share them); meant for cores where loads are scarcer per flop (Ice
+  /// Lake, DESIGN.md §7), where it is still to be measured. Ignored by
+  /// row-invariant products.
+  bool pack_strided_a = false;
 };
 
 /// How a sequence of same-shaped products moves from one time step to the

@@ -35,16 +35,14 @@ inline constexpr size_t kMaxVecs = 2;  // 4×2 tile: 8 + 2 + 1 registers
 #endif
 inline constexpr size_t kMaxRows = 4;
 // The row tile of a product with many rows (M > 4, not row-invariant).
-// AVX-512: 6 × 4 vectors, 24 accumulators + 4 B vectors + 1 broadcast of
-// the 32 registers: per k, 4 loads of B and 6 broadcasts of A feed 24 FMAs
-// (0.42 loads per FMA, against 0.5 for 4 × 4). DESIGN.md §7: on Ice Lake
-// loads, not FMAs, are the scarce resource. Elsewhere (16 registers) the
-// 4 × 2 tile is all that fits.
-#if HWY_TARGET <= HWY_AVX3
-inline constexpr size_t kTallRows = 6;
-#else
+// A taller AVX-512 tile, 6 × 4 vectors (24 accumulators + 4 B vectors + 1
+// broadcast of the 32 registers; per k 4 loads of B and 6 broadcasts of A
+// feed 24 FMAs: 0.42 loads per FMA against 0.5 for 4 × 4), was measured
+// slower on Zen 5 (elman_bench_gemm, interleaved runs: 155–175 against
+// 184–187 GFLOP/s at 3200×512×256, 148–156 against 172 at 256×512×3200),
+// where loads are plentiful (DESIGN.md §7). Set kTallRows = 6 under
+// HWY_AVX3 to try it on Ice Lake, whose loads are scarcer per flop.
 inline constexpr size_t kTallRows = kMaxRows;
-#endif
 // A single-row tile (the matrix-vector product of the recurrence at B = 1)
 // may be twice as wide: its B vectors are each used by one FMA. (16 vectors
 // on AVX-512, one contiguous pass over Uᵀ at H = 256, measured slower: 103

@@ -5,6 +5,8 @@
 //
 // Names: BM_Gemm/M:256/N:256/K:256/At:0/Pack:1 (At:1 = A read transposed;
 // Pack:0 = no pack buffer, B read in place: what packing buys).
+// BM_GemmPackedA: the weight-gradient shapes with A transposed packed as well
+// (GemmArgs::pack_strided_a), to compare with their BM_Gemm rows.
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
@@ -26,7 +28,7 @@ namespace elman::HWY_NAMESPACE {
 
 // C(m×n) = A·B with A(m×k) row-major, or stored k×m when `a_transposed`.
 void RunGemm(size_t m, size_t n, size_t k, bool a_transposed, const float* a,
-             const float* b, float* c, float* pack) {
+             const float* b, float* c, float* pack, bool pack_a) {
   GemmArgs args;
   args.m = m;
   args.n = n;
@@ -39,6 +41,7 @@ void RunGemm(size_t m, size_t n, size_t k, bool a_transposed, const float* a,
   args.c = c;
   args.ldc = n;
   args.pack = pack;
+  args.pack_strided_a = pack_a;
   Gemm(args);
 }
 
@@ -54,7 +57,7 @@ namespace {
 HWY_EXPORT(RunGemm);
 HWY_EXPORT(TargetName);
 
-void BM_Gemm(benchmark::State& state) {
+void RunBenchmark(benchmark::State& state, bool pack_a) {
   const size_t m = static_cast<size_t>(state.range(0));
   const size_t n = static_cast<size_t>(state.range(1));
   const size_t k = static_cast<size_t>(state.range(2));
@@ -68,7 +71,7 @@ void BM_Gemm(benchmark::State& state) {
   for (auto _ : state) {
     HWY_DYNAMIC_DISPATCH(RunGemm)
     (m, n, k, a_transposed, a.data(), b.data(), c.data(),
-     packed ? pack.get() : nullptr);
+     packed ? pack.get() : nullptr, pack_a);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -82,6 +85,9 @@ void BM_Gemm(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(HWY_DYNAMIC_DISPATCH(TargetName)());
 }
+
+void BM_Gemm(benchmark::State& state) { RunBenchmark(state, false); }
+void BM_GemmPackedA(benchmark::State& state) { RunBenchmark(state, true); }
 
 // M, N, K, A transposed. The pass products at (I,H,O,T,B) = (256,512,256,50,
 // 64), T·B = 3200 rows: X·Wᵀ (and E·V), H·Vᵀ; dW = ΔᵀX, dU = ΔᵀH₋₁, dV = EᵀH.
@@ -103,6 +109,12 @@ BENCHMARK(BM_Gemm)
     ->Args({1, 128, 128, 0, 0})
     ->Args({1, 256, 256, 0, 0})
     ->Args({1, 512, 512, 0, 0})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemmPackedA)
+    ->ArgNames({"M", "N", "K", "At", "Pack"})
+    ->Args({512, 256, 3200, 1, 1})
+    ->Args({512, 512, 3200, 1, 1})
+    ->Args({256, 512, 3200, 1, 1})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -6,9 +6,9 @@
 // activation, strides wider than the rows, starts misaligned by 0..3 floats,
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N);
-// packed panels of B (M ≥ 16) against the same cases unpacked; wide
-// single-row tiles; GemmSequence against one Gemm call per step;
-// row-invariant products, row by row against M = 1.
+// packed panels of B (M ≥ 16) and packed blocks of transposed A against the
+// same cases unpacked; wide single-row tiles; GemmSequence against one Gemm
+// call per step; row-invariant products, row by row against M = 1.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -51,6 +51,7 @@ struct GemmCase {
   size_t index = 0;     // selects the misalignments and paddings
   bool packed = false;  // gives the kernel a pack buffer
   bool row_invariant = false;
+  bool pack_a = false;  // GemmArgs::pack_strided_a (with `packed`)
 
   std::string Describe() const {
     static constexpr const char* kInits[] = {"zero", "bias", "accumulate"};
@@ -62,8 +63,8 @@ struct GemmCase {
       << " init=" << kInits[static_cast<int>(init)]
       << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
       << ActivationName(activation) << (packed ? " packed" : "")
-      << (row_invariant ? " row-invariant" : "") << " case " << index << " ("
-      << hwy::TargetName(HWY_TARGET) << ")";
+      << (pack_a ? " A packed" : "") << (row_invariant ? " row-invariant" : "")
+      << " case " << index << " (" << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
   }
 };
@@ -179,6 +180,7 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
   }
   args.ld_extra = ld_extra;
   args.row_invariant = c.row_invariant;
+  args.pack_strided_a = c.pack_a;
   // Filled with NaN: nothing the kernel did not pack may reach C.
   auto pack = hwy::AllocateAligned<float>(kGemmPackFloats);
   if (c.packed) {
@@ -234,7 +236,7 @@ constexpr GemmInit kInits[] = {GemmInit::kZero, GemmInit::kBias,
 void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
                         Activation activation, size_t& index,
                         std::mt19937_64& random, bool packed = false,
-                        bool row_invariant = false) {
+                        bool row_invariant = false, bool pack_a = false) {
   for (bool transposed : {false, true}) {
     for (GemmInit init : kInits) {
       GemmCase c;
@@ -246,6 +248,7 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
       c.index = index++;
       c.packed = packed;
       c.row_invariant = row_invariant;
+      c.pack_a = pack_a;
       RunCase(c, random);
     }
   }
@@ -345,12 +348,44 @@ void TestGemmPacked() {
         const Activation activation =
             kt::kActivations[index % std::size(kt::kActivations)];
         for (bool packed : {true, false}) {
+          for (bool pack_a : {false, packed}) {
+            RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
+                               Activation::kIdentity, index, random, packed,
+                               false, pack_a);
+            RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
+                               activation, index, random, packed, false,
+                               pack_a);
+            RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
+                               activation, index, random, packed, false,
+                               pack_a);
+            if (!packed) break;
+          }
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+// Packed A (GemmArgs::pack_strided_a, A transposed, M ≥ 16): more rows than
+// one packed block of A (192 rows) with a partial last row tile, K across the
+// K blocks; with B alone packed and nothing packed as well.
+void TestGemmPackedA() {
+  std::mt19937_64 random(10);
+  size_t index = 0;
+  for (size_t m : {size_t{193}, size_t{386}}) {
+    for (size_t n : {size_t{17}, size_t{100}}) {
+      for (size_t k : {size_t{129}, size_t{300}}) {
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        // B packed with and without A packed, and nothing packed.
+        for (int mode = 0; mode < 3; ++mode) {
+          const bool packed = mode < 2, pack_a = mode == 0;
           RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
-                             Activation::kIdentity, index, random, packed);
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
-                             activation, index, random, packed);
+                             Activation::kIdentity, index, random, packed,
+                             false, pack_a);
           RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
-                             activation, index, random, packed);
+                             activation, index, random, packed, false, pack_a);
         }
         if (::testing::Test::HasFailure()) return;
       }
@@ -467,7 +502,8 @@ void TestGemmRowInvariant() {
             kt::kActivations[index % std::size(kt::kActivations)];
         RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
                            index, random,
-                           /*packed=*/true, /*row_invariant=*/true);
+                           /*packed=*/true, /*row_invariant=*/true,
+                           /*pack_a=*/true);
         RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate, activation,
                            index, random, /*packed=*/true,
                            /*row_invariant=*/true);
@@ -527,6 +563,7 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmTimesDerivative);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPackedA);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmWideRow);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmSequence);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmRowInvariant);

@@ -18,7 +18,10 @@
 // B is first copied into `pack`, contiguous. Unpacked, consecutive rows of a
 // panel sit ldb floats apart; with ldb a multiple of 512 floats (2 KiB) they
 // fall into a handful of L1 sets and evict each other long before the panel
-// is reused by the next row tile.
+// is reused by the next row tile. A read with a stride along K (a_col ≠ 1,
+// e.g. Δᵀ) may be packed too (GemmArgs::pack_strided_a), per block of rows
+// and K, so that each tile broadcasts from one contiguous run instead of one
+// cache line per k.
 //
 // Memory contract (why the kernel never needs masked loads in its K loop):
 // B must stay readable for a whole vector past the last element of each row
@@ -30,10 +33,12 @@
 #define ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 #include <cstddef>
 namespace elman {
-/// Size of the scratch (GemmArgs::pack) that Gemm copies one panel of B into:
-/// one K block (128 rows) of the widest panel of any target (4 vectors of 16
-/// floats). 32 KiB: the panel stays in L1 while the row tiles stream past it.
-inline constexpr size_t kGemmPackFloats = 128 * 64;
+/// Size of the scratch (GemmArgs::pack) that Gemm packs its operands into:
+/// one K block (128 rows) of the widest panel of B of any target (4 vectors
+/// of 16 floats; 32 KiB, stays in L1 while the row tiles stream past it),
+/// then one block of 192 rows × 128 of A when A is read with a stride along
+/// K (96 KiB, stays in L2 while the column panels stream past it).
+inline constexpr size_t kGemmPackFloats = 128 * 64 + 192 * 128;
 }  // namespace elman
 #endif  // ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 
@@ -91,6 +96,14 @@ struct GemmArgs {
   /// in a full-height tile, K always in the same blocks): the streaming
   /// step's projections, so that one Run over T steps equals T Steps.
   bool row_invariant = false;
+  /// Also pack A, when it is read with a stride along K (a_col ≠ 1: Δᵀ in
+  /// the weight gradients) and `pack` is given, so that each tile
+  /// broadcasts from one contiguous run. Off by default: measured on Zen 5
+  /// it cost ~10 % (the strided lines stay in L1 across the row tiles that
+  /// share them); meant for cores where loads are scarcer per flop (Ice
+  /// Lake, DESIGN.md §7), where it is still to be measured. Ignored by
+  /// row-invariant products.
+  bool pack_strided_a = false;
 };
 
 /// How a sequence of same-shaped products moves from one time step to the

@@ -355,6 +355,7 @@ inline constexpr size_t kBlockM = 192;  // a multiple of 4 and 6
 inline constexpr size_t kPackMinRows = 4 * kMaxRows;
 // The pack scratch: B's panel first, then A's block.
 inline constexpr size_t kPackBFloats = kBlockK * 64;
+static_assert(kPackBFloats == kGemmPackBFloats);
 static_assert(kPackBFloats + kBlockM * kBlockK <= kGemmPackFloats);
 static_assert(kBlockM % kMaxRows == 0 && kBlockM % kTallRows == 0);
 

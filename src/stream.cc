@@ -180,7 +180,7 @@ Stream::Impl::Impl(const Model& model, size_t batch_size)
       pre_hidden(chunk_steps * batch_size * dims.hidden),
       hidden(chunk_steps * batch_size * dims.hidden),
       pre_output(chunk_steps * batch_size * dims.output),
-      gemm_pack(kGemmPackFloats),
+      gemm_pack(kGemmPackBFloats),
       state{internal::Buffer(batch_size * (dims.input + dims.hidden)),
             internal::Buffer(batch_size * (dims.input + dims.hidden))} {
   LoadWeights(model);

@@ -39,6 +39,9 @@ namespace elman {
 /// then one block of 192 rows × 128 of A when A is read with a stride along
 /// K (96 KiB, stays in L2 while the column panels stream past it).
 inline constexpr size_t kGemmPackFloats = 128 * 64 + 192 * 128;
+/// The B panel's part alone: enough for every product that does not ask to
+/// pack A (GemmArgs::pack_strided_a), such as all of a Stream's.
+inline constexpr size_t kGemmPackBFloats = 128 * 64;
 }  // namespace elman
 #endif  // ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 
@@ -89,8 +92,9 @@ struct GemmArgs {
   /// takes the stored h = f(ĥ)); row stride ld_extra
   const float* activation_output = nullptr;
   size_t ld_extra = 0;
-  /// kGemmPackFloats floats of scratch, 64-byte aligned, not overlapping any
-  /// operand; nullptr never packs (fine for M ≤ 4: one row tile).
+  /// kGemmPackFloats floats of scratch (kGemmPackBFloats unless
+  /// pack_strided_a), 64-byte aligned, not overlapping any operand; nullptr
+  /// never packs (fine for M ≤ 4: one row tile).
   float* pack = nullptr;
   /// Each row of C comes out bit for bit the same whatever M is (every row
   /// in a full-height tile, K always in the same blocks): the streaming

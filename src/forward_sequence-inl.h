@@ -144,6 +144,29 @@ HWY_INLINE void MatVecRecurrence(const ForwardSequenceArgs& s) {
   });
 }
 
+// C = 1·biasᵀ + A·B over all `rows` rows at once (A: rows × k, B: k × n,
+// all row-major): a projection hoisted out of the time loop, row-invariant
+// when the sequence asks for it.
+HWY_INLINE GemmArgs HoistedProjection(const ForwardSequenceArgs& s, size_t rows,
+                                      const float* a, size_t k, const float* b,
+                                      size_t n, const float* bias, float* c) {
+  GemmArgs projection;
+  projection.m = rows;
+  projection.n = n;
+  projection.k = k;
+  projection.a = a;
+  projection.a_row = k;
+  projection.b = b;
+  projection.ldb = n;
+  projection.c = c;
+  projection.ldc = n;
+  projection.init = GemmInit::kBias;
+  projection.bias = bias;
+  projection.pack = s.pack;
+  projection.row_invariant = s.row_invariant;
+  return projection;
+}
+
 HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   const Dims dims = s.dims;
   if (internal::UsesFusedSteps(s.batch, dims.hidden)) {
@@ -160,21 +183,8 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   const size_t rows = s.steps * s.batch;
 
   // 1. P = X Wᵀ + b, written into ĥ.
-  GemmArgs input_projection;
-  input_projection.m = rows;
-  input_projection.n = dims.hidden;
-  input_projection.k = dims.input;
-  input_projection.a = s.x;
-  input_projection.a_row = dims.input;
-  input_projection.b = s.w_transposed;
-  input_projection.ldb = dims.hidden;
-  input_projection.c = s.pre_hidden;
-  input_projection.ldc = dims.hidden;
-  input_projection.init = GemmInit::kBias;
-  input_projection.bias = s.bias_hidden;
-  input_projection.pack = s.pack;
-  input_projection.row_invariant = s.row_invariant;
-  Gemm(input_projection);
+  Gemm(HoistedProjection(s, rows, s.x, dims.input, s.w_transposed, dims.hidden,
+                         s.bias_hidden, s.pre_hidden));
 
   // 2. The recurrence: ĥ(t) = P(t) + h(t−1)·Uᵀ, h(t) = f(ĥ(t)).
   if (internal::UsesMatVec(s.batch, dims.hidden)) {
@@ -184,24 +194,13 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   }
 
   // 3. Ŷ = H Vᵀ + c, y = g(Ŷ).
-  GemmArgs output_projection;
-  output_projection.m = rows;
-  output_projection.n = dims.output;
-  output_projection.k = dims.hidden;
-  output_projection.a = s.hidden;
-  output_projection.a_row = dims.hidden;
-  output_projection.b = s.v_transposed;
-  output_projection.ldb = dims.output;
-  output_projection.c = s.pre_output;
-  output_projection.ldc = dims.output;
-  output_projection.init = GemmInit::kBias;
-  output_projection.bias = s.bias_output;
+  GemmArgs output_projection =
+      HoistedProjection(s, rows, s.hidden, dims.hidden, s.v_transposed,
+                        dims.output, s.bias_output, s.pre_output);
   output_projection.epilogue = GemmEpilogue::kStoreAndActivate;
   output_projection.activation = s.output_activation;
   output_projection.activated = s.y;
   output_projection.ld_extra = dims.output;
-  output_projection.pack = s.pack;
-  output_projection.row_invariant = s.row_invariant;
   Gemm(output_projection);
 }
 

@@ -197,6 +197,8 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
 /// j < n, handed to the epilogue (StoreSums, StoreAndActivate,
 /// TimesDerivative). The epilogue's outputs must not overlap any `in`: a
 /// panel of columns is stored while later panels still read the inputs.
+/// They may be `init` itself (ĥ(t) = P(t) + …, in place): each panel reads
+/// its columns of init before it stores them.
 // Out of line: the callers' loops (one call a step) gain nothing from
 // inlining it, and each epilogue's code is then compiled once per target
 // rather than once per call site.

@@ -98,36 +98,29 @@ HWY_INLINE void GemmCarry(Activation f, const float* u, const float* hidden,
   }
 }
 
-// The same carry for one sequence, a matrix-vector product a step
-// (grad_dense(t) as its init, f' in registers).
-HWY_INLINE void MatVecCarry(Activation f, const float* u, const float* hidden,
-                            size_t n, size_t steps, float* delta) {
-  WithActivation(f, [&](auto tag) {
-    for (size_t t = steps; t-- > 0;) {
-      const MatVecTerm term{delta + (t + 1) * n, n, u, n};
-      MatVecColumns(&term, t + 1 < steps ? 1 : 0, n, delta + t * n,
-                    TimesDerivative<decltype(tag)::value>{
-                        delta + t * n, hidden + (t + 1) * n});
-    }
-  });
-}
-
-// The same for one sequence of small H, step by step: each step one
-// two-term matrix-vector product dh(t) = e(t)·V + δ(t+1)·U (the row-vector
-// form of eq. 7.14 + 7.15, streaming V and U by rows) and δ(t) = dh(t) ⊙
-// f'(ĥ(t)) from the stored h(t) (hidden row t + 1).
-HWY_INLINE void FusedCarry(Activation f, const float* errors, const float* v,
-                           const float* u, const float* hidden,
-                           const Dims& dims, size_t steps, float* delta) {
+// The same carry for one sequence, a matrix-vector product a step with f'
+// in registers:
+//   δ(t) = (grad_dense(t) + δ(t+1)·U) ⊙ f'(ĥ(t))   (row-vector form)
+// With `errors`, grad_dense(t) = e(t)·V (eq. 7.14) is the product's other
+// term, streaming V by rows (the fused path: no product over all steps
+// first); without, Δ holds grad_dense on entry and each step starts from it.
+// f'(ĥ(t)) comes from the stored h(t), hidden row t + 1.
+HWY_INLINE void MatVecCarry(Activation f, const float* errors, const float* v,
+                            const float* u, const float* hidden,
+                            const Dims& dims, size_t steps, float* delta) {
   const size_t n = dims.hidden;
   WithActivation(f, [&](auto tag) {
     for (size_t t = steps; t-- > 0;) {
-      const MatVecTerm terms[2] = {
-          {errors + t * dims.output, dims.output, v, n},
-          {delta + (t + 1) * n, n, u, n}};
-      MatVecColumns(terms, t + 1 < steps ? 2 : 1, n, nullptr,
-                    TimesDerivative<decltype(tag)::value>{
-                        delta + t * n, hidden + (t + 1) * n});
+      float* delta_t = delta + t * n;
+      MatVecTerm terms[2];
+      size_t num_terms = 0;
+      if (errors != nullptr) {
+        terms[num_terms++] = {errors + t * dims.output, dims.output, v, n};
+      }
+      if (t + 1 < steps) terms[num_terms++] = {delta_t + n, n, u, n};
+      MatVecColumns(
+          terms, num_terms, n, errors != nullptr ? nullptr : delta_t,
+          TimesDerivative<decltype(tag)::value>{delta_t, hidden + (t + 1) * n});
     }
   });
 }
@@ -161,18 +154,17 @@ void BackwardPass(const Model* model, const float* target,
     }
   }
   // Δ = δ(t) for every step: the reverse-time loop, eq. 7.14–7.15.
+  const float* v = params.V().data();
+  const float* u = params.U().data();
   if (internal::UsesFusedSteps(batch, dims.hidden)) {
-    FusedCarry(f, errors, params.V().data(), params.U().data(), hidden, dims,
-               steps, delta);
+    MatVecCarry(f, errors, v, u, hidden, dims, steps, delta);
   } else {
     // grad_dense(t) = Vᵀ e(t) for every step at once (eq. 7.14), into Δ.
-    Product(errors, params.V().data(), rows, dims.output, dims.hidden, delta,
-            pack);
+    Product(errors, v, rows, dims.output, dims.hidden, delta, pack);
     if (internal::UsesMatVec(batch, dims.hidden)) {
-      MatVecCarry(f, params.U().data(), hidden, dims.hidden, steps, delta);
+      MatVecCarry(f, nullptr, v, u, hidden, dims, steps, delta);
     } else {
-      GemmCarry(f, params.U().data(), hidden, dims.hidden, steps, batch, delta,
-                pack);
+      GemmCarry(f, u, hidden, dims.hidden, steps, batch, delta, pack);
     }
   }
 

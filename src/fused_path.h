@@ -17,9 +17,10 @@ inline constexpr size_t kFusedStepMaxHidden =
 #else
 /// Largest H for which a whole sequence runs step by step, every step one
 /// FusedStep (the input, recurrent and output products of the step, with f
-/// and g, in two kernel calls). Below it, a product over all steps does not
-/// pay for its call and its extra pass over ĥ; above it, the hoisted
-/// projections' shared loads (4 rows per load of W or V) win.
+/// and g) and every step of eq. 7.15 one product with e(t)·V as a term. Below
+/// it, a product over all steps does not pay for its call and its extra pass
+/// over ĥ; above it, the hoisted projections' shared loads (4 rows per load of
+/// W or V) win.
 inline constexpr size_t kFusedStepMaxHidden = 32;
 #endif
 

@@ -65,6 +65,15 @@ size_t FloatLanes() { return hn::Lanes(hn::ScalableTag<float>()); }
 // The target this code was compiled for (to name the dispatched one).
 int64_t CompiledTarget() { return HWY_TARGET; }
 
+// The sum of all lanes of the eight accumulators of a read below (kept in
+// named registers there: an accumulator array could live in memory).
+template <class D, class V>
+HWY_INLINE float Total(D d, V s0, V s1, V s2, V s3, V s4, V s5, V s6, V s7) {
+  const V sum = hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
+                        hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)));
+  return hn::GetLane(hn::SumOfLanes(d, sum));
+}
+
 // `passes` sums of the n floats at p, one stream front to back, n a multiple
 // of 8 vectors, p vector-aligned. Eight accumulators keep two loads a cycle
 // in flight despite the add latency; they carry over from pass to pass, so
@@ -87,9 +96,7 @@ float SumOneStream(const float* HWY_RESTRICT p, size_t n, size_t passes) {
       s7 = hn::Add(s7, hn::Load(d, p + i + 7 * lanes));
     }
   }
-  const auto sum = hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
-                           hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)));
-  return hn::GetLane(hn::SumOfLanes(d, sum));
+  return Total(d, s0, s1, s2, s3, s4, s5, s6, s7);
 }
 
 // The same read as four streams side by side: the four quarters of the
@@ -118,9 +125,7 @@ float SumFourStreams(const float* HWY_RESTRICT p, size_t n, size_t passes) {
       s7 = hn::Add(s7, hn::Load(d, q3 + i + lanes));
     }
   }
-  const auto sum = hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
-                           hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)));
-  return hn::GetLane(hn::SumOfLanes(d, sum));
+  return Total(d, s0, s1, s2, s3, s4, s5, s6, s7);
 }
 
 // The one-stream read with every other pass backwards (last vector first).
@@ -148,9 +153,7 @@ float SumZigZag(const float* HWY_RESTRICT p, size_t n, size_t passes) {
       s7 = hn::Add(s7, hn::Load(d, p + i + 0 * lanes));
     }
   }
-  const auto sum = hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
-                           hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)));
-  return hn::GetLane(hn::SumOfLanes(d, sum));
+  return Total(d, s0, s1, s2, s3, s4, s5, s6, s7);
 }
 
 }  // namespace elman::bench::HWY_NAMESPACE

@@ -79,6 +79,9 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   ws.has_h0 = !h0.empty();
   std::copy(x.begin(), x.end(), ws.x.data());
   float* h_initial = ws.hidden.data();
+  // h0 may be this workspace's own final_hidden() (truncated BPTT): block T
+  // of the previous sequence, T ≥ 1, so it never overlaps block 0, and it is
+  // read here before the pass overwrites it.
   if (ws.has_h0) {
     std::copy(h0.begin(), h0.end(), h_initial);
   } else {

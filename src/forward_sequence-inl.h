@@ -54,8 +54,6 @@ struct ForwardSequenceArgs {
   float* pre_output = nullptr;  ///< ŷ, [steps][B][O]
   float* y = nullptr;           ///< [steps][B][O]
   float* pack = nullptr;        ///< GemmArgs::pack
-  /// The projections (1, 3) as row-invariant products (GemmArgs).
-  bool row_invariant = false;
 };
 
 /// One step of one sequence, eq. 7.10:
@@ -163,7 +161,11 @@ HWY_INLINE GemmArgs HoistedProjection(const ForwardSequenceArgs& s, size_t rows,
   projection.init = GemmInit::kBias;
   projection.bias = bias;
   projection.pack = s.pack;
-  projection.row_invariant = s.row_invariant;
+  // A row comes out the same however many rows share the product, so a
+  // sequence cut into chunks (Stream::Run, or Forward in truncated BPTT with
+  // final_hidden() carried as h0) gives the bits of one whole run. It costs
+  // only the last row tile, computed full height.
+  projection.row_invariant = true;
   return projection;
 }
 

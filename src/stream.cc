@@ -132,7 +132,6 @@ void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   sequence.hidden = stream->hidden.data();
   sequence.pre_output = stream->pre_output.data();
   sequence.pack = stream->gemm_pack.data();
-  sequence.row_invariant = true;
   for (size_t t0 = 0; t0 < steps; t0 += stream->chunk_steps) {
     sequence.steps = std::min(stream->chunk_steps, steps - t0);
     sequence.x = x + t0 * batch * dims.input;

@@ -49,6 +49,12 @@ std::span<const float> Workspace::hidden() const {
   const size_t block = impl_->seq.batch * impl_->dims.hidden;
   return {impl_->hidden.data() + block, impl_->seq.steps * block};
 }
+std::span<const float> Workspace::final_hidden() const {
+  // Before any Forward there is no h(T−1).
+  if (impl_->seq.steps == 0) return {};
+  const size_t block = impl_->seq.batch * impl_->dims.hidden;
+  return {impl_->hidden.data() + impl_->seq.steps * block, block};
+}
 std::span<const float> Workspace::pre_output() const {
   return {impl_->pre_output.data(),
           impl_->seq.steps * impl_->seq.batch * impl_->dims.output};

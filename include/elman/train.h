@@ -36,6 +36,12 @@ class Workspace {
   std::span<const float> pre_hidden() const;  ///< ĥ, [T][B][H]
   std::span<const float> hidden() const;      ///< h,  [T][B][H]
   std::span<const float> pre_output() const;  ///< ŷ,  [T][B][O]
+  /// h(T−1) of each sequence, [B][H]: the last block of hidden(). Pass it as
+  /// the next chunk's h0 to carry the state across chunks of a long sequence
+  /// (truncated BPTT). Backward treats h0 as a constant, so no gradient
+  /// crosses the boundary, as with PyTorch's `h.detach()`. It may be passed
+  /// straight to the next Forward on this same workspace.
+  std::span<const float> final_hidden() const;
 
   struct Impl;
   Impl& impl() { return *impl_; }

@@ -6,8 +6,9 @@
 
 int main() {
   // I = 1 input, H = 32 hidden units, O = 1 output; f = tanh, g = identity.
-  // The weights are random (seed 42); trained ones go in as one flat list,
-  // W, U, b, V, c: model.parameters().CopyFrom(weights).
+  // The weights are random (seed 42). Trained ones come from a safetensors
+  // file, elman::LoadModel("sine_wave.safetensors"), or from its bytes
+  // compiled into the program, elman::LoadModelFromBuffer(bytes).
   elman::Model model({.dims = {.input = 1, .hidden = 32, .output = 1}}, 42);
 
   elman::Stream stream(model);  // one sequence, h = 0; never allocates again

@@ -4,6 +4,7 @@
 
 #include "elman/error.h"      // IWYU pragma: export
 #include "elman/model.h"      // IWYU pragma: export
+#include "elman/optim.h"      // IWYU pragma: export
 #include "elman/reference.h"  // IWYU pragma: export
 #include "elman/stream.h"     // IWYU pragma: export
 #include "elman/targets.h"    // IWYU pragma: export

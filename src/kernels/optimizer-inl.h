@@ -4,10 +4,13 @@
 //
 // The operations mirror PyTorch's, one for one and in its order, so that the
 // float results track torch's: where torch calls add(x, alpha=a) its CPU
-// kernel computes fmadd(x, a, self), here MulAdd; addcmul and addcdiv are a
-// multiply, then a multiply or divide, then an add, here too. (On SSSE3/SSE4
-// MulAdd is a multiply and an add, so those targets may differ in the last
-// bit.) Arguments are in src/kernels/optimizer.h.
+// kernel computes fmadd(x, a, self), here MulAdd; addcmul's
+// self + (value·t1)·t2 comes out of torch's (GCC-built) kernel with its last
+// multiply-add fused, here too; addcdiv's self + (value·t1)/t2 cannot fuse.
+// Nothing else may fuse: src/optim.cc is compiled with -ffp-contract=off.
+// With that, the AVX2 and AVX3 targets reproduce Debian's torch 1.13 bit for
+// bit (tests/optim_torch_test.cc); on SSSE3/SSE4 MulAdd is a multiply and an
+// add, so those differ in the last bits. Arguments: src/kernels/optimizer.h.
 #if defined(ELMAN_SRC_KERNELS_OPTIMIZER_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_KERNELS_OPTIMIZER_INL_H_
 #undef ELMAN_SRC_KERNELS_OPTIMIZER_INL_H_
@@ -122,7 +125,8 @@ enum class WeightDecay { kNone, kCoupled, kDecoupled };
 /// bias_correction2_sqrt = sqrt(1 − β2^t) computed by the caller:
 ///   θ = θ·(1 − lr·wd) (AdamW)  or  g = g + wd·θ (Adam, if wd ≠ 0)
 ///   m = β1·m + (1 − β1)·g            (exp_avg.mul_(β1).add_(g, alpha=1 − β1))
-///   v = β2·v + ((1 − β2)·g)·g        (exp_avg_sq.mul_(β2).addcmul_(g, g, ...))
+///   v = β2·v + ((1 − β2)·g)·g        (exp_avg_sq.mul_(β2).addcmul_(g, g, ...),
+///                                     the last multiply-add fused)
 ///   v̂ = max(v̂, v) with amsgrad, else v
 ///   denom = sqrt(v̂) / bias_correction2_sqrt + ε
 ///   θ = θ + (−step_size·m) / denom   (param.addcdiv_(m, denom, −step_size))
@@ -156,8 +160,8 @@ HWY_INLINE void AdamTensorPass(const internal::AdamTensor& t,
         hn::MulAdd(g, one_minus_beta1,
                    hn::Mul(LoadPartial(d, first_moment + i, count), beta1));
     const auto v =
-        hn::Add(hn::Mul(LoadPartial(d, second_moment + i, count), beta2),
-                hn::Mul(hn::Mul(one_minus_beta2, g), g));
+        hn::MulAdd(hn::Mul(one_minus_beta2, g), g,
+                   hn::Mul(LoadPartial(d, second_moment + i, count), beta2));
     StorePartial(d, m, first_moment + i, count);
     StorePartial(d, v, second_moment + i, count);
     auto v_used = v;

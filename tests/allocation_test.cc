@@ -2,7 +2,8 @@
 // every global operator new and new[] (plain, nothrow, aligned, aligned
 // nothrow) with a counting, malloc-based version and checks, on every SIMD
 // target, that once the Workspace, Gradients and Stream exist the calls of a
-// training step and of inference count zero allocations.
+// training step and of inference count zero allocations, and so do an
+// optimizer's Step and gradient clipping.
 //
 // What is counted: every allocation made through C++ operator new — by the
 // library (Parameters' aligned storage, the Workspace and Stream Impl
@@ -192,6 +193,39 @@ TEST_P(AllocationTest, StreamDoesNotAllocate) {
     EXPECT_EQ(count, 0u) << "B=" << batch << " target=" << CurrentTarget();
     EXPECT_NE(y.back() + sum, 12345.0f);  // keep the results observable
   }
+}
+
+// Optimizer Step (SGD with Nesterov momentum and weight decay, Adam with
+// amsgrad, AdamW; the configured and a per-step rate), GradNorm and
+// ClipGradNorm: the state is allocated by the constructors, never by a call.
+TEST_P(AllocationTest, OptimizerStepDoesNotAllocate) {
+  const Dims dims{5, 33, 7};
+  std::mt19937_64 random(4);
+  Parameters parameters(dims);
+  Gradients gradients(dims);
+  gradients.CopyFrom(test::RandomVector(gradients.size(), random));
+  Sgd sgd(dims, {.learning_rate = 0.1f,
+                 .momentum = 0.9f,
+                 .weight_decay = 0.01f,
+                 .nesterov = true});
+  AdamOptions amsgrad;
+  amsgrad.amsgrad = true;
+  Adam adam(dims, amsgrad);
+  Adam adamw(dims, AdamWOptions());
+  double norm = 0.0;
+  const size_t count = CountAllocations([&] {
+    for (int step = 0; step < 2; ++step) {
+      sgd.Step(parameters, gradients);
+      adam.Step(parameters, gradients);
+      adamw.Step(parameters, gradients, 0.5f);
+      norm += GradNorm(gradients);
+      norm += ClipGradNorm(gradients, 0.5);
+    }
+    sgd.Reset();
+    adam.Reset();
+  });
+  EXPECT_EQ(count, 0u) << "target=" << CurrentTarget();
+  EXPECT_GT(norm, 0.0);
 }
 
 }  // namespace

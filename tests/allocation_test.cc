@@ -228,5 +228,33 @@ TEST_P(AllocationTest, OptimizerStepDoesNotAllocate) {
   EXPECT_GT(norm, 0.0);
 }
 
+// Trainer::Step with clipping, step weights, h0 carried from final_hidden()
+// and a per-step rate: everything was sized by the Trainer's constructor.
+TEST_P(AllocationTest, TrainerStepDoesNotAllocate) {
+  for (size_t batch : {1u, 3u}) {
+    const Dims dims{3, 20, 2};
+    const size_t steps = 7;
+    std::mt19937_64 random(batch + 20);
+    Model model({dims}, 5);
+    const auto x = test::RandomVector(steps * batch * dims.input, random);
+    const auto target = test::RandomVector(steps * batch * dims.output, random);
+    const std::vector<float> weights(steps, 0.5f);
+    Adam adam(dims);
+    Trainer trainer(
+        model, adam,
+        {.max_steps = steps, .max_batch = batch, .max_gradient_norm = 0.1});
+    double loss = 0.0;
+    const size_t count = CountAllocations([&] {
+      Batch batch_data{x, target, {steps, batch}};
+      loss += trainer.Step(batch_data).loss;
+      batch_data.h0 = trainer.final_hidden();
+      batch_data.step_weights = weights;
+      loss += trainer.Step(batch_data, 1e-4f).loss;
+    });
+    EXPECT_EQ(count, 0u) << "B=" << batch << " target=" << CurrentTarget();
+    EXPECT_GT(loss, 0.0);
+  }
+}
+
 }  // namespace
 }  // namespace elman

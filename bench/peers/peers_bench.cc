@@ -440,6 +440,7 @@ void RegisterStream(const StreamImplementation& impl) {
 
 // ---------------------------------------------------------- process set-up
 
+#ifdef ELMAN_HAVE_TORCH
 // libtorch's CPU GEMMs go to the system BLAS (Debian: whichever library the
 // libblas.so.3 alternative names). The netlib reference BLAS makes its train
 // step 16× slower at (256,512,256,50,64) than OpenBLAS does (measured), so
@@ -456,6 +457,7 @@ std::string LoadedBlas() {
   }
   return "none mapped";
 }
+#endif  // ELMAN_HAVE_TORCH
 
 // libgomp (used by oneDNN and libtorch) reads OMP_NUM_THREADS once, in a
 // constructor that runs when the library is loaded, i.e. before main: a

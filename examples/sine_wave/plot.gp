@@ -16,7 +16,8 @@ set logscale y
 set format y "10^{%L}"
 set grid
 plot dir . "/loss.csv" using 1:2 with lines lw 2 title "many-to-many", \
-     "" using 1:3 with lines lw 2 title "many-to-one (last step)"
+     "" using 1:3 with lines lw 2 title "many-to-one (last step)", \
+     "" using 1:4 with lines dt 2 lc rgb "#555555" title "first step's floor"
 
 set title "Loaded from sine\\_wave.safetensors, unseen phase 0.3"
 set xlabel "t"
@@ -24,7 +25,7 @@ set ylabel "x(t + 1)"
 unset logscale y
 set format y "%g"
 set yrange [-1.3:1.3]
-plot dir . "/prediction.csv" using 1:3 with lines lw 2 lc rgb "#888888" title "sin(0.3 + t + 1)", \
+plot dir . "/prediction.csv" using 1:3 with lines lw 5 lc rgb "#bbbbbb" title "true sin(0.3 + t + 1)", \
      "" using 1:4 with linespoints pt 7 ps 0.5 lw 1 title "predicted"
 
 unset multiplot

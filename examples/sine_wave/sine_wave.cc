@@ -5,17 +5,19 @@
 //  - many-to-one: the loss on the last step only (step weights 0, …, 0, 1).
 // sin(t + 1) = sin(t) cos 1 + cos(t) sin 1 needs cos(t), which one sample
 // does not give: the network must infer it from h(t − 1). So the first step
-// of a sequence cannot be predicted (h(−1) = 0), and its error is most of the
-// many-to-many model's final loss.
+// of a sequence cannot be predicted (h(−1) = 0): the best guess of
+// sin(φ + 1) from sin φ alone is sin φ cos 1, whose loss ½ (sin 1 cos φ)² is
+// a floor under the many-to-many loss however well the model learns.
 //
 // The trained many-to-many model is saved as a safetensors file, loaded back
 // and run as a Stream on a phase it has not seen, for twice the training
 // length. Written to the output directory:
 //   sine_wave.safetensors  the trained many-to-many model
-//   loss.csv               epoch, mean loss of each variant
+//   loss.csv               epoch, mean loss of each variant, the floor
 //   prediction.csv         t, x(t), true x(t + 1), predicted
 // examples/sine_wave/plot.gp draws both (sine_wave.svg). Exits with failure
-// unless both variants' losses fell by kRequiredFactor.
+// unless the many-to-many loss above its floor and the many-to-one loss both
+// fell by kRequiredFactor.
 //
 // Usage: elman_example_sine_wave [epochs [output directory]]
 //        (defaults: 1000, the current directory)
@@ -36,8 +38,9 @@ namespace {
 constexpr size_t kSteps = 25;  // T
 constexpr size_t kBatch = 16;  // sequences, at evenly spread phases
 constexpr float kLearningRate = 0.01f;
-// Measured with 300 epochs (the ctest run): many-to-many 0.33 -> 0.0077 (the
-// first step's floor is 0.0071), many-to-one 0.30 -> 0.0005. Asked: 10×.
+// Measured with 300 epochs (the ctest run): many-to-many 0.0732 -> 0.00832,
+// 0.0661 -> 0.00125 above its floor of 0.00707 (53×); many-to-one 0.0555 ->
+// 1e-6. Asked: 10×.
 constexpr double kRequiredFactor = 10.0;
 
 // x[t][b] = sin(φ_b + t) and target[t][b] = sin(φ_b + t + 1), time-major.
@@ -53,6 +56,17 @@ void MakeSequences(std::span<const float> phases, size_t steps,
       target[t * batch + b] = std::sin(time + 1.0f);
     }
   }
+}
+
+// The first steps' share of the many-to-many mean loss that no model can
+// remove (see the top of this file), over the T·B samples.
+double FirstStepFloor(std::span<const float> phases) {
+  double floor = 0.0;
+  for (float phase : phases) {
+    const double miss = std::sin(1.0) * std::cos(static_cast<double>(phase));
+    floor += 0.5 * miss * miss;
+  }
+  return floor / static_cast<double>(kSteps * phases.size());
 }
 
 // One variant's training: Adam on the mean loss over the samples that count.
@@ -101,26 +115,28 @@ int main(int argc, char** argv) {
   elman::Model many_to_one(config, /*seed=*/1);
   const std::vector<double> loss_all =
       Train(many_to_many, {.x = x, .target = target, .seq = seq}, epochs);
-  const std::vector<double> loss_last =
-      Train(many_to_one,
-            {.x = x, .target = target, .seq = seq,
-             .step_weights = last_step_only},
-            epochs);
+  const std::vector<double> loss_last = Train(
+      many_to_one,
+      {.x = x, .target = target, .seq = seq, .step_weights = last_step_only},
+      epochs);
 
   std::filesystem::create_directories(out);
   std::ofstream loss_csv(out / "loss.csv");
-  loss_csv << "epoch,many_to_many,many_to_one\n";
+  const double floor = FirstStepFloor(phases);
+  loss_csv << "epoch,many_to_many,many_to_one,many_to_many_floor\n";
   for (size_t epoch = 0; epoch < loss_all.size(); ++epoch) {
     loss_csv << epoch << ',' << loss_all[epoch] << ',' << loss_last[epoch]
-             << '\n';
+             << ',' << floor << '\n';
   }
-  for (size_t epoch = 0; epoch < loss_all.size();
+  for (size_t epoch = 0; epoch + 1 < loss_all.size();
        epoch += loss_all.size() / 10) {
     std::printf("epoch %5zu  mean loss  many-to-many %.6f  many-to-one %.6f\n",
                 epoch, loss_all[epoch], loss_last[epoch]);
   }
   std::printf("epoch %5ld  mean loss  many-to-many %.6f  many-to-one %.6f\n",
               epochs, loss_all.back(), loss_last.back());
+  std::printf("many-to-many: %.6f above the first step's floor of %.6f\n",
+              loss_all.back() - floor, floor);
 
   // Deploy: save, load back, predict an unseen phase one step at a time for
   // twice the training length.
@@ -154,10 +170,11 @@ int main(int argc, char** argv) {
   std::printf("RMS error over t = 1..%zu: %.4f\n", x_new.size() - 1,
               std::sqrt(squared_error / static_cast<double>(x_new.size() - 1)));
 
-  const bool fell = loss_all.back() * kRequiredFactor < loss_all.front() &&
-                    loss_last.back() * kRequiredFactor < loss_last.front();
+  const bool fell =
+      (loss_all.back() - floor) * kRequiredFactor < loss_all.front() - floor &&
+      loss_last.back() * kRequiredFactor < loss_last.front();
   if (!fell) {
-    std::fprintf(stderr, "the loss did not fall by %.0fx\n", kRequiredFactor);
+    std::fprintf(stderr, "a loss did not fall by %.0fx\n", kRequiredFactor);
   }
   return fell ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,0 +1,555 @@
+#!/usr/bin/env python3
+"""Convert between PyTorch's nn.RNN + nn.Linear and elman's weight files.
+
+elman computes, for t = 0 ... T-1,
+
+    h(t) = f(W x(t) + U h(t-1) + b),    y(t) = g(V h(t) + c),
+
+which is a one-layer, unidirectional ``nn.RNN`` (``nonlinearity`` tanh or
+relu, ``bias=True``) followed by an ``nn.Linear`` and an optional output
+activation g. The tensors map as
+
+    W = rnn.weight_ih_l0 [H, I]        U = rnn.weight_hh_l0 [H, H]
+    b = rnn.bias_ih_l0 + rnn.bias_hh_l0 [H]
+    V = linear.weight [O, H]           c = linear.bias [O]
+
+and back: bias_ih_l0 = b, bias_hh_l0 = 0 (the two biases only ever appear as
+their sum). ``batch_first`` does not change the weights.
+
+The file is the one described in include/elman/io.h: safetensors with the
+float32 little-endian tensors "W", "U", "b", "V", "c" in that order, back to
+back, and the metadata {"format": "elman", "format_version": "1",
+"hidden_activation": "tanh" | "relu", "output_activation": ...}. The file
+format is handled with the standard library only (``struct``, ``json``);
+torch is needed for the modules.
+
+Python API:
+    to_elman(rnn, linear, path, output_activation="identity")
+    from_elman(path) -> (nn.RNN, nn.Linear, output_activation)
+    state_dict_to_elman(state_dict, path, ...), elman_to_state_dict(path, ...)
+    read_safetensors(path), write_safetensors(path, tensors, metadata)
+
+Command line (exit status 0 on success, 2 on any error):
+    python3 tools/torch_convert.py to-elman model.pt out.safetensors \
+        [--nonlinearity tanh|relu] [--output-activation identity|...] \
+        [--rnn-prefix rnn.] [--linear-prefix linear.]
+    python3 tools/torch_convert.py from-elman in.safetensors out.pt \
+        [--rnn-prefix rnn.] [--linear-prefix linear.]
+
+``model.pt`` is a state_dict saved with ``torch.save(model.state_dict(),
+"model.pt")`` holding (with the default prefixes)
+
+    rnn.weight_ih_l0  rnn.weight_hh_l0  rnn.bias_ih_l0  rnn.bias_hh_l0
+    linear.weight     linear.bias
+
+as a module with attributes ``rnn = nn.RNN(...)`` and ``linear =
+nn.Linear(...)`` produces. Other keys outside the two prefixes are ignored
+(e.g. an embedding in front); any other key under the RNN prefix (a second
+layer, a reverse direction) is an error. A state_dict does not record the
+nonlinearity, so give it with --nonlinearity (default tanh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+FORMAT = "elman"
+FORMAT_VERSION = "1"
+HIDDEN_ACTIVATIONS = ("tanh", "relu")  # what nn.RNN offers
+OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
+TENSOR_ORDER = ("W", "U", "b", "V", "c")
+
+# Refuse absurd headers before reading them (the reference implementation
+# caps the header at 100 MB as well).
+_MAX_HEADER_BYTES = 100_000_000
+
+
+class ConversionError(ValueError):
+    """A model or file that elman cannot represent, or a malformed file."""
+
+
+# --------------------------------------------------------------------------
+# The safetensors container (float32 only), standard library only.
+# --------------------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: List[Tuple[str, object]]) -> Dict[str, object]:
+    """json object hook: a dict, or ConversionError on a repeated key."""
+    result: Dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ConversionError(f"duplicated key {key!r} in the header")
+        result[key] = value
+    return result
+
+
+def encode_safetensors(tensors: Mapping[str, torch.Tensor],
+                       metadata: Optional[Mapping[str, str]] = None) -> bytes:
+    """The bytes of a safetensors file holding `tensors` as float32.
+
+    Tensors are written in the mapping's order, contiguous, little-endian;
+    the JSON header is padded with spaces to a multiple of 8 bytes. Every
+    tensor must already be torch.float32 (convert explicitly before, so no
+    precision is lost silently).
+    """
+    header: Dict[str, object] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    chunks: List[bytes] = []
+    offset = 0
+    for name, tensor in tensors.items():
+        if name == "__metadata__":
+            raise ConversionError("'__metadata__' cannot name a tensor")
+        if tensor.dtype != torch.float32:
+            raise ConversionError(
+                f"tensor {name!r} is {tensor.dtype}, expected torch.float32")
+        values = tensor.detach().cpu().contiguous().reshape(-1).tolist()
+        chunk = struct.pack(f"<{len(values)}f", *values)
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(tensor.shape),
+            "data_offsets": [offset, offset + len(chunk)],
+        }
+        chunks.append(chunk)
+        offset += len(chunk)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
+
+
+def decode_safetensors(
+        data: bytes,
+        source: str = "<bytes>") -> Tuple[Dict[str, torch.Tensor],
+                                          Dict[str, str]]:
+    """Parses a safetensors file of float32 tensors.
+
+    Returns (tensors in the header's order, metadata). Raises
+    ConversionError naming `source` for anything malformed: a short file, a
+    header that is not a JSON object, a dtype other than F32, a shape that
+    does not match its byte range, ranges that overlap, leave holes or run
+    past the end.
+    """
+
+    def fail(message: str) -> ConversionError:
+        return ConversionError(f"{source}: {message}")
+
+    if len(data) < 8:
+        raise fail(f"{len(data)} bytes, too short for a safetensors file")
+    (header_size,) = struct.unpack_from("<Q", data, 0)
+    if header_size > min(len(data) - 8, _MAX_HEADER_BYTES):
+        raise fail(f"header length {header_size} exceeds the file "
+                   f"({len(data)} bytes)")
+    try:
+        header = json.loads(data[8:8 + header_size].decode("utf-8"),
+                            object_pairs_hook=_reject_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise fail(f"header is not valid JSON: {error}") from None
+    except ConversionError as error:
+        raise fail(str(error)) from None
+    if not isinstance(header, dict):
+        raise fail("header is not a JSON object")
+
+    metadata: Dict[str, str] = {}
+    raw_metadata = header.pop("__metadata__", {})
+    if not isinstance(raw_metadata, dict) or not all(
+            isinstance(v, str) for v in raw_metadata.values()):
+        raise fail("__metadata__ must map strings to strings")
+    metadata.update(raw_metadata)
+
+    body = memoryview(data)[8 + header_size:]
+    spans = []
+    tensors: Dict[str, torch.Tensor] = {}
+    for name, info in header.items():
+        if not isinstance(info, dict) or set(info) != {
+                "dtype", "shape", "data_offsets"}:
+            raise fail(f"tensor {name!r}: expected dtype, shape and "
+                       f"data_offsets")
+        dtype, shape, offsets = (info["dtype"], info["shape"],
+                                 info["data_offsets"])
+        if dtype != "F32":
+            raise fail(f"tensor {name!r} has dtype {dtype}, only F32 is "
+                       f"supported")
+        if not (isinstance(shape, list) and all(
+                isinstance(d, int) and d >= 0 for d in shape)):
+            raise fail(f"tensor {name!r}: bad shape {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+                isinstance(o, int) for o in offsets)):
+            raise fail(f"tensor {name!r}: bad data_offsets {offsets!r}")
+        begin, end = offsets
+        count = math.prod(shape)
+        if not 0 <= begin <= end <= len(body) or end - begin != 4 * count:
+            raise fail(f"tensor {name!r}: data_offsets [{begin}, {end}] do "
+                       f"not hold {count} floats within {len(body)} bytes")
+        values = struct.unpack_from(f"<{count}f", body, begin)
+        tensors[name] = torch.tensor(values, dtype=torch.float32).reshape(
+            shape)
+        spans.append((begin, end, name))
+    position = 0
+    for begin, end, name in sorted(spans):
+        if begin != position:
+            raise fail(f"tensor {name!r} starts at byte {begin}, expected "
+                       f"{position} (overlap or hole)")
+        position = end
+    if position != len(body):
+        raise fail(f"{len(body) - position} bytes after the last tensor")
+    return tensors, metadata
+
+
+def write_safetensors(path: str | os.PathLike,
+                      tensors: Mapping[str, torch.Tensor],
+                      metadata: Optional[Mapping[str, str]] = None) -> None:
+    """Writes encode_safetensors(tensors, metadata) to `path`.
+
+    The bytes go to a temporary file beside `path`, renamed over it once
+    complete: `path` never holds a partial file.
+    """
+    data = encode_safetensors(tensors, metadata)
+    temporary = f"{os.fspath(path)}.tmp{os.getpid()}"
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def read_safetensors(
+        path: str | os.PathLike) -> Tuple[Dict[str, torch.Tensor],
+                                          Dict[str, str]]:
+    """Reads a float32 safetensors file: (tensors, metadata)."""
+    with open(path, "rb") as file:
+        return decode_safetensors(file.read(), os.fspath(path))
+
+
+# --------------------------------------------------------------------------
+# elman's tensors <-> PyTorch state_dict entries.
+# --------------------------------------------------------------------------
+
+
+def _as_float32(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` as finite float32, or ConversionError."""
+    if not tensor.is_floating_point():
+        raise ConversionError(f"{name} has dtype {tensor.dtype}; only "
+                              f"floating-point weights can be converted")
+    result = tensor.detach().to(device="cpu", dtype=torch.float32)
+    if not bool(torch.isfinite(result).all()):
+        raise ConversionError(f"{name} is not finite as float32 (elman "
+                              f"rejects inf and NaN weights)")
+    return result.contiguous()
+
+
+def _check_activation(role: str, name: str, allowed: Sequence[str]) -> None:
+    if name not in allowed:
+        raise ConversionError(f"{role} activation {name!r} is not supported; "
+                              f"expected one of {', '.join(allowed)}")
+
+
+def _elman_tensors(weight_ih: torch.Tensor, weight_hh: torch.Tensor,
+                   bias_ih: torch.Tensor, bias_hh: torch.Tensor,
+                   linear_weight: torch.Tensor,
+                   linear_bias: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """W, U, b, V, c from PyTorch's six tensors, with their shapes checked."""
+    w = _as_float32("weight_ih_l0", weight_ih)
+    u = _as_float32("weight_hh_l0", weight_hh)
+    if u.dim() != 2 or w.dim() != 2:
+        raise ConversionError("weight_ih_l0 and weight_hh_l0 must be matrices")
+    hidden = u.shape[1]
+    if u.shape[0] != hidden:
+        gates = {3 * hidden: "a GRU (3 gates)", 4 * hidden: "an LSTM (4 gates)"}
+        kind = gates.get(u.shape[0], "not a plain RNN")
+        raise ConversionError(
+            f"weight_hh_l0 is {list(u.shape)}, not square: {kind}; elman "
+            f"converts only nn.RNN")
+    if w.shape[0] != hidden or w.shape[1] < 1 or hidden < 1:
+        raise ConversionError(f"weight_ih_l0 is {list(w.shape)}, expected "
+                              f"[{hidden}, input_size >= 1]")
+    bias_shapes = {"bias_ih_l0": bias_ih, "bias_hh_l0": bias_hh}
+    for name, bias in bias_shapes.items():
+        if list(bias.shape) != [hidden]:
+            raise ConversionError(f"{name} is {list(bias.shape)}, expected "
+                                  f"[{hidden}]")
+    v = _as_float32("linear.weight", linear_weight)
+    if v.dim() != 2 or v.shape[1] != hidden or v.shape[0] < 1:
+        raise ConversionError(f"linear.weight is {list(v.shape)}, expected "
+                              f"[out_features, {hidden}] (in_features must "
+                              f"equal the RNN's hidden_size)")
+    c = _as_float32("linear.bias", linear_bias)
+    if list(c.shape) != [v.shape[0]]:
+        raise ConversionError(f"linear.bias is {list(c.shape)}, expected "
+                              f"[{v.shape[0]}]")
+    # The sum in float32, as nn.RNN adds the two biases itself.
+    b = _as_float32("bias_ih_l0", bias_ih) + _as_float32("bias_hh_l0", bias_hh)
+    b = _as_float32("bias_ih_l0 + bias_hh_l0", b)
+    return {"W": w, "U": u, "b": b, "V": v, "c": c}
+
+
+def write_elman(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor],
+                hidden_activation: str,
+                output_activation: str = "identity") -> None:
+    """Writes W, U, b, V, c (float32, in that order) as an elman file."""
+    _check_activation("hidden", hidden_activation,
+                      ("tanh", "sigmoid", "relu", "identity"))
+    _check_activation("output", output_activation, OUTPUT_ACTIVATIONS)
+    if set(tensors) != set(TENSOR_ORDER):
+        raise ConversionError(f"expected tensors {', '.join(TENSOR_ORDER)}, "
+                              f"got {', '.join(tensors)}")
+    ordered = {name: tensors[name] for name in TENSOR_ORDER}
+    write_safetensors(path, ordered, {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "hidden_activation": hidden_activation,
+        "output_activation": output_activation,
+    })
+
+
+def read_elman(
+        path: str | os.PathLike) -> Tuple[Dict[str, torch.Tensor],
+                                          Dict[str, str]]:
+    """Reads and checks an elman file: ({W, U, b, V, c}, metadata)."""
+    source = os.fspath(path)
+    tensors, metadata = read_safetensors(path)
+    if metadata.get("format") != FORMAT:
+        raise ConversionError(f"{source}: metadata format is "
+                              f"{metadata.get('format')!r}, expected 'elman'")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ConversionError(
+            f"{source}: format_version {metadata.get('format_version')!r} "
+            f"is not supported (expected '1')")
+    for key in ("hidden_activation", "output_activation"):
+        if metadata.get(key) not in ("tanh", "sigmoid", "relu", "identity"):
+            raise ConversionError(f"{source}: bad or missing {key} "
+                                  f"{metadata.get(key)!r}")
+    if set(tensors) != set(TENSOR_ORDER):
+        raise ConversionError(f"{source}: tensors {', '.join(tensors)}, "
+                              f"expected {', '.join(TENSOR_ORDER)}")
+    hidden, inputs = tensors["W"].shape if tensors["W"].dim() == 2 else (0, 0)
+    outputs = tensors["c"].shape[0] if tensors["c"].dim() == 1 else 0
+    expected = {"W": [hidden, inputs], "U": [hidden, hidden], "b": [hidden],
+                "V": [outputs, hidden], "c": [outputs]}
+    for name, shape in expected.items():
+        if list(tensors[name].shape) != shape or 0 in shape:
+            raise ConversionError(f"{source}: tensor {name} is "
+                                  f"{list(tensors[name].shape)}, expected "
+                                  f"{shape} (all sizes >= 1)")
+    return tensors, metadata
+
+
+def _check_rnn(rnn: nn.Module) -> None:
+    """ConversionError unless `rnn` is what elman computes."""
+    if not isinstance(rnn, nn.RNN):
+        raise ConversionError(f"{type(rnn).__name__} is not supported: elman "
+                              f"converts only nn.RNN (not GRU or LSTM)")
+    if rnn.num_layers != 1:
+        raise ConversionError(f"nn.RNN has num_layers={rnn.num_layers}; elman "
+                              f"has one layer")
+    if rnn.bidirectional:
+        raise ConversionError("nn.RNN is bidirectional; elman runs forward "
+                              "in time only")
+    if not rnn.bias:
+        raise ConversionError("nn.RNN has bias=False; elman needs bias=True")
+    if rnn.nonlinearity not in HIDDEN_ACTIVATIONS:
+        raise ConversionError(f"nn.RNN nonlinearity {rnn.nonlinearity!r} is "
+                              f"not supported")
+
+
+def to_elman(rnn: nn.RNN, linear: nn.Linear, path: str | os.PathLike,
+             output_activation: str = "identity") -> None:
+    """Writes `rnn` followed by `linear` as an elman weight file.
+
+    `output_activation` names what the model applies after `linear`
+    ("identity" if nothing). Raises ConversionError for anything elman cannot
+    compute: not an nn.RNN, num_layers > 1, bidirectional, bias=False, a
+    Linear without bias or whose in_features is not hidden_size, weights
+    that are not floating point or not finite as float32. Weights of other
+    floating dtypes are converted to float32.
+    """
+    _check_rnn(rnn)
+    if not isinstance(linear, nn.Linear):
+        raise ConversionError(f"{type(linear).__name__} is not nn.Linear")
+    if linear.bias is None:
+        raise ConversionError("nn.Linear has bias=False; elman needs the "
+                              "output bias c")
+    _check_activation("output", output_activation, OUTPUT_ACTIVATIONS)
+    tensors = _elman_tensors(rnn.weight_ih_l0, rnn.weight_hh_l0,
+                             rnn.bias_ih_l0, rnn.bias_hh_l0, linear.weight,
+                             linear.bias)
+    write_elman(path, tensors, rnn.nonlinearity, output_activation)
+
+
+def from_elman(path: str | os.PathLike,
+               batch_first: bool = False) -> Tuple[nn.RNN, nn.Linear, str]:
+    """Reads an elman file as (nn.RNN, nn.Linear, output_activation).
+
+    The RNN gets bias_ih_l0 = b and bias_hh_l0 = 0. The output activation is
+    returned by name ("identity", "sigmoid", "tanh" or "relu") for the caller
+    to apply after the Linear. Raises ConversionError for a malformed file
+    or a hidden activation nn.RNN lacks (sigmoid, identity).
+    """
+    tensors, metadata = read_elman(path)
+    hidden_activation = metadata["hidden_activation"]
+    if hidden_activation not in HIDDEN_ACTIVATIONS:
+        raise ConversionError(
+            f"{os.fspath(path)}: hidden activation {hidden_activation!r} has "
+            f"no nn.RNN equivalent (nn.RNN offers tanh and relu)")
+    hidden, inputs = tensors["W"].shape
+    outputs = tensors["V"].shape[0]
+    rnn = nn.RNN(inputs, hidden, num_layers=1, nonlinearity=hidden_activation,
+                 bias=True, batch_first=batch_first)
+    linear = nn.Linear(hidden, outputs)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(tensors["W"])
+        rnn.weight_hh_l0.copy_(tensors["U"])
+        rnn.bias_ih_l0.copy_(tensors["b"])
+        rnn.bias_hh_l0.zero_()
+        linear.weight.copy_(tensors["V"])
+        linear.bias.copy_(tensors["c"])
+    return rnn, linear, metadata["output_activation"]
+
+
+# --------------------------------------------------------------------------
+# state_dict files (the command line).
+# --------------------------------------------------------------------------
+
+_RNN_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+_LINEAR_KEYS = ("weight", "bias")
+
+
+def state_dict_to_elman(state_dict: Mapping[str, torch.Tensor],
+                        path: str | os.PathLike, nonlinearity: str = "tanh",
+                        output_activation: str = "identity",
+                        rnn_prefix: str = "rnn.",
+                        linear_prefix: str = "linear.") -> None:
+    """Writes the RNN and Linear entries of a state_dict as an elman file.
+
+    Expects <rnn_prefix>{weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0}
+    and <linear_prefix>{weight, bias}; keys outside both prefixes are
+    ignored, unknown keys under them are an error (they mean a second layer,
+    a reverse direction, an LSTM projection ...).
+    """
+    _check_activation("hidden", nonlinearity, HIDDEN_ACTIVATIONS)
+    _check_activation("output", output_activation, OUTPUT_ACTIVATIONS)
+    groups = ((rnn_prefix, _RNN_KEYS, "nn.RNN"),
+              (linear_prefix, _LINEAR_KEYS, "nn.Linear"))
+    found: Dict[str, torch.Tensor] = {}
+    for prefix, names, module in groups:
+        present = {key[len(prefix):]: value for key, value in
+                   state_dict.items() if key.startswith(prefix)}
+        extra = sorted(set(present) - set(names))
+        if extra:
+            hint = ""
+            if any("_l1" in k for k in extra):
+                hint = " (more than one layer)"
+            elif any("reverse" in k for k in extra):
+                hint = " (bidirectional)"
+            raise ConversionError(
+                f"unsupported {module} entries{hint}: "
+                f"{', '.join(prefix + k for k in extra)}")
+        missing = [prefix + k for k in names if k not in present]
+        if missing:
+            hint = (" (bias=False is not supported)"
+                    if all("bias" in k for k in missing) else "")
+            available = ", ".join(sorted(state_dict)) or "none"
+            raise ConversionError(f"missing {', '.join(missing)}{hint}; keys "
+                                  f"in the file: {available}")
+        for name in names:
+            found[prefix + name] = present[name]
+    tensors = _elman_tensors(*(found[rnn_prefix + k] for k in _RNN_KEYS),
+                             *(found[linear_prefix + k] for k in _LINEAR_KEYS))
+    write_elman(path, tensors, nonlinearity, output_activation)
+
+
+def elman_to_state_dict(
+        path: str | os.PathLike, rnn_prefix: str = "rnn.",
+        linear_prefix: str = "linear.") -> Tuple[Dict[str, torch.Tensor],
+                                                  str, str]:
+    """(state_dict, nonlinearity, output_activation) of an elman file."""
+    rnn, linear, output_activation = from_elman(path)
+    state: Dict[str, torch.Tensor] = {}
+    for key, value in rnn.state_dict().items():
+        state[rnn_prefix + key] = value
+    for key, value in linear.state_dict().items():
+        state[linear_prefix + key] = value
+    return state, rnn.nonlinearity, output_activation
+
+
+def _load_state_dict(path: str) -> Mapping[str, torch.Tensor]:
+    """The state_dict saved in `path` (tensors only, loaded safely)."""
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConversionError(f"{path}: no such file") from None
+    except Exception as error:  # torch raises many kinds here
+        raise ConversionError(
+            f"{path}: not a state_dict saved with torch.save "
+            f"(save model.state_dict(), not the module): {error}") from None
+    if not isinstance(loaded, Mapping) or not all(
+            isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise ConversionError(f"{path}: expected a dict of tensors (a "
+                              f"state_dict)")
+    return loaded
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="torch_convert.py",
+        description="Convert a PyTorch nn.RNN + nn.Linear state_dict to an "
+        "elman weight file (safetensors) and back.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    to = commands.add_parser(
+        "to-elman", help="state_dict (.pt) -> elman safetensors",
+        description="Keys expected: <rnn-prefix>weight_ih_l0, weight_hh_l0, "
+        "bias_ih_l0, bias_hh_l0 and <linear-prefix>weight, bias.")
+    to.add_argument("state_dict", help="file saved by torch.save(state_dict)")
+    to.add_argument("output", help="elman safetensors file to write")
+    to.add_argument("--nonlinearity", choices=HIDDEN_ACTIVATIONS,
+                    default="tanh", help="the nn.RNN's nonlinearity "
+                    "(default tanh; a state_dict does not record it)")
+    to.add_argument("--output-activation", choices=OUTPUT_ACTIVATIONS,
+                    default="identity", help="activation applied after the "
+                    "Linear (default identity)")
+    back = commands.add_parser(
+        "from-elman", help="elman safetensors -> state_dict (.pt)")
+    back.add_argument("input", help="elman safetensors file")
+    back.add_argument("output", help="state_dict file to write (torch.save)")
+    for sub in (to, back):
+        sub.add_argument("--rnn-prefix", default="rnn.",
+                         help="key prefix of the nn.RNN (default 'rnn.')")
+        sub.add_argument("--linear-prefix", default="linear.",
+                         help="key prefix of the nn.Linear (default "
+                         "'linear.')")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "to-elman":
+            state = _load_state_dict(args.state_dict)
+            state_dict_to_elman(state, args.output, args.nonlinearity,
+                                args.output_activation, args.rnn_prefix,
+                                args.linear_prefix)
+            print(f"wrote {args.output}")
+        else:
+            state, nonlinearity, output_activation = elman_to_state_dict(
+                args.input, args.rnn_prefix, args.linear_prefix)
+            torch.save(state, args.output)
+            hidden, inputs = state[args.rnn_prefix + "weight_ih_l0"].shape
+            outputs = state[args.linear_prefix + "weight"].shape[0]
+            print(f"wrote {args.output}: nn.RNN({inputs}, {hidden}, "
+                  f"nonlinearity='{nonlinearity}'), nn.Linear({hidden}, "
+                  f"{outputs}), output activation {output_activation}")
+    except (ConversionError, OSError) as error:
+        print(f"torch_convert.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,8 +20,8 @@ The file is the one described in include/elman/io.h: safetensors with the
 float32 little-endian tensors "W", "U", "b", "V", "c" in that order, back to
 back, and the metadata {"format": "elman", "format_version": "1",
 "hidden_activation": "tanh" | "relu", "output_activation": ...}. The file
-format is handled with the standard library only (``struct``, ``json``);
-torch is needed for the modules.
+format is handled with the standard library only (safetensors_f32.py, beside
+this file); torch is needed for the modules.
 
 Python API:
     to_elman(rnn, linear, path, output_activation="identity")
@@ -52,15 +52,14 @@ nonlinearity, so give it with --nonlinearity (default tanh).
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-import struct
 import sys
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+
+import safetensors_f32  # beside this file
 
 FORMAT = "elman"
 FORMAT_VERSION = "1"
@@ -68,28 +67,13 @@ HIDDEN_ACTIVATIONS = ("tanh", "relu")  # what nn.RNN offers
 OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
 TENSOR_ORDER = ("W", "U", "b", "V", "c")
 
-# Refuse absurd headers before reading them (the reference implementation
-# caps the header at 100 MB as well).
-_MAX_HEADER_BYTES = 100_000_000
-
-
 class ConversionError(ValueError):
     """A model or file that elman cannot represent, or a malformed file."""
 
 
 # --------------------------------------------------------------------------
-# The safetensors container (float32 only), standard library only.
+# The container (safetensors_f32, standard library only) with torch tensors.
 # --------------------------------------------------------------------------
-
-
-def _reject_duplicates(pairs: List[Tuple[str, object]]) -> Dict[str, object]:
-    """json object hook: a dict, or ConversionError on a repeated key."""
-    result: Dict[str, object] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ConversionError(f"duplicated key {key!r} in the header")
-        result[key] = value
-    return result
 
 
 def encode_safetensors(tensors: Mapping[str, torch.Tensor],
@@ -97,130 +81,47 @@ def encode_safetensors(tensors: Mapping[str, torch.Tensor],
     """The bytes of a safetensors file holding `tensors` as float32.
 
     Tensors are written in the mapping's order, contiguous, little-endian;
-    the JSON header is padded with spaces to a multiple of 8 bytes. Every
-    tensor must already be torch.float32 (convert explicitly before, so no
-    precision is lost silently).
+    the header is padded with spaces to a multiple of 8 bytes. Every tensor
+    must already be torch.float32 (convert explicitly, so that no precision
+    is lost silently).
     """
-    header: Dict[str, object] = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    chunks: List[bytes] = []
-    offset = 0
+    plain = {}
     for name, tensor in tensors.items():
-        if name == "__metadata__":
-            raise ConversionError("'__metadata__' cannot name a tensor")
         if tensor.dtype != torch.float32:
             raise ConversionError(
                 f"tensor {name!r} is {tensor.dtype}, expected torch.float32")
-        values = tensor.detach().cpu().contiguous().reshape(-1).tolist()
-        chunk = struct.pack(f"<{len(values)}f", *values)
-        header[name] = {
-            "dtype": "F32",
-            "shape": list(tensor.shape),
-            "data_offsets": [offset, offset + len(chunk)],
-        }
-        chunks.append(chunk)
-        offset += len(chunk)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
+        values = tensor.detach().cpu().reshape(-1).tolist()
+        plain[name] = (list(tensor.shape), values)
+    try:
+        return safetensors_f32.encode(plain, metadata)
+    except safetensors_f32.SafetensorsError as error:
+        raise ConversionError(str(error)) from None
 
 
 def decode_safetensors(
         data: bytes,
         source: str = "<bytes>") -> Tuple[Dict[str, torch.Tensor],
                                           Dict[str, str]]:
-    """Parses a safetensors file of float32 tensors.
+    """(float32 tensors in the header's order, metadata) of a file's bytes.
 
-    Returns (tensors in the header's order, metadata). Raises
-    ConversionError naming `source` for anything malformed: a short file, a
-    header that is not a JSON object, a dtype other than F32, a shape that
-    does not match its byte range, ranges that overlap, leave holes or run
-    past the end.
+    Raises ConversionError naming `source` for anything malformed (see
+    safetensors_f32.decode).
     """
-
-    def fail(message: str) -> ConversionError:
-        return ConversionError(f"{source}: {message}")
-
-    if len(data) < 8:
-        raise fail(f"{len(data)} bytes, too short for a safetensors file")
-    (header_size,) = struct.unpack_from("<Q", data, 0)
-    if header_size > min(len(data) - 8, _MAX_HEADER_BYTES):
-        raise fail(f"header length {header_size} exceeds the file "
-                   f"({len(data)} bytes)")
     try:
-        header = json.loads(data[8:8 + header_size].decode("utf-8"),
-                            object_pairs_hook=_reject_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise fail(f"header is not valid JSON: {error}") from None
-    except ConversionError as error:
-        raise fail(str(error)) from None
-    if not isinstance(header, dict):
-        raise fail("header is not a JSON object")
-
-    metadata: Dict[str, str] = {}
-    raw_metadata = header.pop("__metadata__", {})
-    if not isinstance(raw_metadata, dict) or not all(
-            isinstance(v, str) for v in raw_metadata.values()):
-        raise fail("__metadata__ must map strings to strings")
-    metadata.update(raw_metadata)
-
-    body = memoryview(data)[8 + header_size:]
-    spans = []
-    tensors: Dict[str, torch.Tensor] = {}
-    for name, info in header.items():
-        if not isinstance(info, dict) or set(info) != {
-                "dtype", "shape", "data_offsets"}:
-            raise fail(f"tensor {name!r}: expected dtype, shape and "
-                       f"data_offsets")
-        dtype, shape, offsets = (info["dtype"], info["shape"],
-                                 info["data_offsets"])
-        if dtype != "F32":
-            raise fail(f"tensor {name!r} has dtype {dtype}, only F32 is "
-                       f"supported")
-        if not (isinstance(shape, list) and all(
-                isinstance(d, int) and d >= 0 for d in shape)):
-            raise fail(f"tensor {name!r}: bad shape {shape!r}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(
-                isinstance(o, int) for o in offsets)):
-            raise fail(f"tensor {name!r}: bad data_offsets {offsets!r}")
-        begin, end = offsets
-        count = math.prod(shape)
-        if not 0 <= begin <= end <= len(body) or end - begin != 4 * count:
-            raise fail(f"tensor {name!r}: data_offsets [{begin}, {end}] do "
-                       f"not hold {count} floats within {len(body)} bytes")
-        values = struct.unpack_from(f"<{count}f", body, begin)
-        tensors[name] = torch.tensor(values, dtype=torch.float32).reshape(
-            shape)
-        spans.append((begin, end, name))
-    position = 0
-    for begin, end, name in sorted(spans):
-        if begin != position:
-            raise fail(f"tensor {name!r} starts at byte {begin}, expected "
-                       f"{position} (overlap or hole)")
-        position = end
-    if position != len(body):
-        raise fail(f"{len(body) - position} bytes after the last tensor")
+        plain, metadata = safetensors_f32.decode(data, source)
+    except safetensors_f32.SafetensorsError as error:
+        raise ConversionError(str(error)) from None
+    tensors = {name: torch.tensor(values, dtype=torch.float32).reshape(shape)
+               for name, (shape, values) in plain.items()}
     return tensors, metadata
 
 
 def write_safetensors(path: str | os.PathLike,
                       tensors: Mapping[str, torch.Tensor],
                       metadata: Optional[Mapping[str, str]] = None) -> None:
-    """Writes encode_safetensors(tensors, metadata) to `path`.
-
-    The bytes go to a temporary file beside `path`, renamed over it once
-    complete: `path` never holds a partial file.
-    """
-    data = encode_safetensors(tensors, metadata)
-    temporary = f"{os.fspath(path)}.tmp{os.getpid()}"
-    try:
-        with open(temporary, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    """Writes encode_safetensors(tensors, metadata) to `path` (atomically:
+    a temporary file renamed over `path`)."""
+    safetensors_f32.write_file(path, encode_safetensors(tensors, metadata))
 
 
 def read_safetensors(

@@ -24,7 +24,8 @@ except ImportError as import_error:
 
 TOOLS = pathlib.Path(__file__).resolve().parents[2] / "tools"
 sys.path.insert(0, str(TOOLS))
-import torch_convert  # noqa: E402  (needs the path above)
+import safetensors_f32  # noqa: E402  (needs the path above)
+import torch_convert  # noqa: E402
 from torch_convert import ConversionError  # noqa: E402
 
 SCRIPT = TOOLS / "torch_convert.py"
@@ -196,6 +197,29 @@ class ConverterTest(unittest.TestCase):
         # Only float32 is written.
         with self.assertRaisesRegex(ConversionError, "float32"):
             torch_convert.encode_safetensors({"x": torch.zeros(2).double()})
+
+
+class ContainerTest(unittest.TestCase):
+    """tools/safetensors_f32.py on its own."""
+
+    def test_needs_no_torch(self) -> None:
+        code = ("import sys; sys.modules['torch'] = None; "
+                f"sys.path.insert(0, {str(TOOLS)!r}); import safetensors_f32 "
+                "as s; t, m = s.decode(s.encode({'a': ([2], [1.5, -2.0])}, "
+                "{'k': 'v'})); print(t, m)")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                             text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout.strip(),
+                         "{'a': ([2], (1.5, -2.0))} {'k': 'v'}")
+
+    def test_rejects_duplicated_keys(self) -> None:
+        header = (b'{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},'
+                  b'"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}')
+        data = struct.pack("<Q", len(header)) + header + b"\0" * 4
+        with self.assertRaisesRegex(safetensors_f32.SafetensorsError,
+                                    "duplicated key 'a'"):
+            safetensors_f32.decode(data, "dup")
 
 
 class CommandLineTest(unittest.TestCase):

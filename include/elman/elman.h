@@ -3,6 +3,7 @@
 #define ELMAN_ELMAN_H_
 
 #include "elman/error.h"      // IWYU pragma: export
+#include "elman/io.h"         // IWYU pragma: export
 #include "elman/model.h"      // IWYU pragma: export
 #include "elman/reference.h"  // IWYU pragma: export
 #include "elman/stream.h"     // IWYU pragma: export

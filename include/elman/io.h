@@ -6,8 +6,9 @@
 //   "format": "elman", "format_version": "1",
 //   "hidden_activation" and "output_activation": "tanh", "sigmoid", "relu"
 //   or "identity".
-// Loading is strict: anything else is an Error naming the source, the tensor
-// and the problem, and a failed load changes nothing.
+// Other metadata keys (provenance added by another tool, say) are allowed and
+// ignored. Loading is strict otherwise: anything else is an Error naming the
+// source, the tensor and the problem, and a failed load changes nothing.
 #ifndef ELMAN_IO_H_
 #define ELMAN_IO_H_
 
@@ -21,13 +22,15 @@
 
 namespace elman {
 
-/// The model as the bytes of a safetensors file.
+/// The model as the bytes of a safetensors file. Throws Error if a weight is
+/// NaN or infinite (loading would refuse the file).
 std::vector<std::byte> SaveModelToBuffer(const Model& model);
 
 /// Writes the file atomically: a temporary file beside `path` is written,
-/// flushed and renamed over it, so `path` holds either the old file or the
-/// whole new one. Throws Error (naming the path and the system's reason) if
-/// it cannot be written; the temporary file is then removed.
+/// flushed to disk (fsync) and renamed over it, so `path` holds either the
+/// old file or the whole new one. Throws Error (naming the path and the
+/// system's reason) if it cannot be written; the temporary file is then
+/// removed. As SaveModelToBuffer, refuses non-finite weights.
 void SaveModel(const Model& model, const std::filesystem::path& path);
 
 /// Parses and validates a safetensors file held in memory (e.g. weights
@@ -40,7 +43,9 @@ void SaveModel(const Model& model, const std::filesystem::path& path);
 Model LoadModelFromBuffer(std::span<const std::byte> bytes,
                           std::string_view source = "<memory>");
 
-/// Reads `path` and parses it as LoadModelFromBuffer does.
+/// Reads `path` and parses it as LoadModelFromBuffer does, with the path as
+/// the source. A file that cannot be read is an Error naming the path and the
+/// system's reason ("No such file or directory", ...).
 Model LoadModel(const std::filesystem::path& path);
 
 }  // namespace elman

@@ -62,6 +62,9 @@ std::vector<std::byte> WriteSafetensors(
     std::span<const F32Tensor> tensors,
     std::span<const std::pair<std::string, std::string>> metadata);
 
+/// "[32, 31]": a shape as error messages show it.
+std::string ShapeText(std::span<const uint64_t> shape);
+
 /// Converts one F32 tensor's bytes (little-endian on any host) to floats.
 void ReadF32(std::span<const std::byte> bytes, std::span<float> values);
 

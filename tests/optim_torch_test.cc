@@ -4,7 +4,8 @@
 // five shapes, with each step's gradient g = (θ − q) + noise[k] (two float
 // operations, rounded alike here), and prints every step's θ; elman's
 // optimizers follow the same trajectories from the same numbers. Needs
-// /usr/bin/python3 with torch, else skipped with a message. On the best
+// a Python with torch (ELMAN_TORCH_PYTHON, default /usr/bin/python3), else
+// skipped with a message. On the best
 // target only: this checks the formulas, optim_test.cc checks the targets.
 #include <cmath>
 #include <cstdio>
@@ -25,7 +26,7 @@
 namespace elman {
 namespace {
 
-constexpr const char* kPython = "/usr/bin/python3";
+constexpr const char* kPython = ELMAN_TORCH_PYTHON;  // tests/CMakeLists.txt
 constexpr const char* kScript =
     ELMAN_SOURCE_DIR "/tests/torch/optim_trajectories.py";
 

@@ -3,10 +3,10 @@
 // (± weight decay, amsgrad) and AdamW for 12 steps on float32 tensors of the
 // five shapes, with each step's gradient g = (θ − q) + noise[k] (two float
 // operations, rounded alike here), and prints every step's θ; elman's
-// optimizers follow the same trajectories from the same numbers. Needs
-// a Python with torch (ELMAN_TORCH_PYTHON, default /usr/bin/python3), else
-// skipped with a message. On the best
-// target only: this checks the formulas, optim_test.cc checks the targets.
+// optimizers follow the same trajectories from the same numbers. Needs a
+// Python with torch (ELMAN_TORCH_PYTHON, default /usr/bin/python3), else
+// skipped with a message. On the best target only: this checks the
+// formulas, optim_test.cc checks the targets.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>

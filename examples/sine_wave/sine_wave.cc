@@ -21,6 +21,7 @@
 //
 // Usage: elman_example_sine_wave [epochs [output directory]]
 //        (defaults: 1000, the current directory)
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -71,8 +72,9 @@ double FirstStepFloor(std::span<const float> phases) {
 
 // One variant's training: Adam on the mean loss over the samples that count.
 // Returns the mean loss after each epoch's update is measured before it.
-std::vector<double> Train(elman::Model& model, const elman::Batch& batch,
-                          long epochs) {
+std::vector<double> Train(const char* name, elman::Model& model,
+                          const elman::Batch& batch, long epochs) {
+  const auto start = std::chrono::steady_clock::now();
   elman::Adam adam(model.dims(), {.learning_rate = kLearningRate});
   elman::Trainer trainer(model, adam,
                          {.max_steps = kSteps, .max_batch = kBatch});
@@ -81,8 +83,13 @@ std::vector<double> Train(elman::Model& model, const elman::Batch& batch,
   for (long epoch = 0; epoch < epochs; ++epoch) {
     losses.push_back(trainer.Step(batch).loss);
   }
+  const std::chrono::duration<double> seconds =
+      std::chrono::steady_clock::now() - start;
   // The loss of the trained model: one more forward, at a rate of 0.
   losses.push_back(trainer.Step(batch, 0.0f).loss);
+  std::printf("%s: %ld epochs in %.1f ms (%.1f us per training step)\n", name,
+              epochs, 1e3 * seconds.count(),
+              1e6 * seconds.count() / static_cast<double>(epochs));
   return losses;
 }
 
@@ -114,9 +121,10 @@ int main(int argc, char** argv) {
   elman::Model many_to_many(config, /*seed=*/1);
   elman::Model many_to_one(config, /*seed=*/1);
   const std::vector<double> loss_all =
-      Train(many_to_many, {.x = x, .target = target, .seq = seq}, epochs);
+      Train("many-to-many", many_to_many,
+            {.x = x, .target = target, .seq = seq}, epochs);
   const std::vector<double> loss_last = Train(
-      many_to_one,
+      "many-to-one", many_to_one,
       {.x = x, .target = target, .seq = seq, .step_weights = last_step_only},
       epochs);
 
@@ -130,12 +138,12 @@ int main(int argc, char** argv) {
   }
   for (size_t epoch = 0; epoch + 1 < loss_all.size();
        epoch += loss_all.size() / 10) {
-    std::printf("epoch %5zu  mean loss  many-to-many %.6f  many-to-one %.6f\n",
+    std::printf("epoch %5zu  mean loss  many-to-many %.3e  many-to-one %.3e\n",
                 epoch, loss_all[epoch], loss_last[epoch]);
   }
-  std::printf("epoch %5ld  mean loss  many-to-many %.6f  many-to-one %.6f\n",
+  std::printf("epoch %5ld  mean loss  many-to-many %.3e  many-to-one %.3e\n",
               epochs, loss_all.back(), loss_last.back());
-  std::printf("many-to-many: %.6f above the first step's floor of %.6f\n",
+  std::printf("many-to-many: %.2e above the first step's floor of %.4e\n",
               loss_all.back() - floor, floor);
 
   // Deploy: save, load back, predict an unseen phase one step at a time for

@@ -17,44 +17,19 @@
 namespace elman {
 namespace {
 
+using test::ExpectError;
+using test::Flat;
 using test::RandomVector;
 using test::SameBytes;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// Runs `call`, which must throw elman::Error whose message contains every
-// one of `needles` (the function, the argument, the sizes).
-void ExpectError(const std::function<void()>& call,
-                 const std::vector<std::string>& needles) {
-  try {
-    call();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << "message \"" << message << "\" lacks \"" << needle << "\"";
-    }
-    return;
-  } catch (...) {
-    ADD_FAILURE() << "threw something other than elman::Error";
-    return;
-  }
-  ADD_FAILURE() << "did not throw; expected an error mentioning "
-                << needles.front();
-}
-
 // A recognisable, finite pattern that no pass could produce by accident.
 void FillSentinel(std::span<float> buffer) {
   for (size_t i = 0; i < buffer.size(); ++i) {
     buffer[i] = -777.25f - 0.5f * static_cast<float>(i % 1000);
   }
-}
-
-std::vector<float> Flat(const Parameters& parameters) {
-  std::vector<float> flat(parameters.size());
-  parameters.CopyTo(flat);
-  return flat;
 }
 
 // Everything observable about a workspace: the stored sequence, the three

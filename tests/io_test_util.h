@@ -66,40 +66,12 @@ inline std::vector<std::byte> FileBytes(const std::filesystem::path& path) {
   return bytes;
 }
 
-inline std::vector<float> Flat(const Parameters& parameters) {
-  std::vector<float> flat(parameters.size());
-  parameters.CopyTo(flat);
-  return flat;
-}
-
 // Same configuration and the same weights, bit for bit.
 inline void SameModel(const Model& got, const Model& want) {
   EXPECT_EQ(got.dims(), want.dims());
   EXPECT_EQ(got.hidden_activation(), want.hidden_activation());
   EXPECT_EQ(got.output_activation(), want.output_activation());
   EXPECT_TRUE(SameBytes(Flat(got.parameters()), Flat(want.parameters())));
-}
-
-// Runs `call`, which must throw elman::Error whose message contains every
-// one of `needles`.
-inline void ExpectError(const std::function<void()>& call,
-                        const std::vector<std::string>& needles) {
-  try {
-    call();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << "message \"" << message << "\" lacks \"" << needle << "\"";
-    }
-    return;
-  } catch (const std::exception& other) {
-    ADD_FAILURE() << "threw something other than elman::Error: "
-                  << other.what();
-    return;
-  }
-  ADD_FAILURE() << "did not throw; expected an error mentioning "
-                << needles.front();
 }
 
 inline std::vector<std::byte> ToBytes(std::string_view text) {

@@ -19,17 +19,13 @@
 namespace elman {
 namespace {
 
+using test::ExpectError;
+using test::Flat;
 using test::RandomVector;
 using test::SameBytes;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-std::vector<float> Flat(const Parameters& parameters) {
-  std::vector<float> flat(parameters.size());
-  parameters.CopyTo(flat);
-  return flat;
-}
 
 double DoubleNorm(const std::vector<float>& flat) {
   double sum = 0.0;
@@ -120,25 +116,6 @@ TEST_P(ClipTest, NonFiniteNormLeavesGradients) {
 }
 
 // ------------------------------------------------------------------ Errors
-
-// Runs `call`, which must throw elman::Error mentioning every needle.
-void ExpectError(const std::function<void()>& call,
-                 const std::vector<std::string>& needles) {
-  try {
-    call();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& needle : needles) {
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << "message \"" << message << "\" lacks \"" << needle << "\"";
-    }
-    return;
-  } catch (...) {
-    ADD_FAILURE() << "threw something other than elman::Error";
-    return;
-  }
-  ADD_FAILURE() << "did not throw; expected " << needles.front();
-}
 
 TEST(OptimErrorsTest, BadSgdOptions) {
   const Dims dims{3, 17, 5};

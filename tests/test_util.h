@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <random>
 #include <string>
@@ -69,6 +70,35 @@ inline void ExpectClose(std::span<const float> got,
                         const std::string& what, double scale = 0.0) {
   ASSERT_EQ(got.size(), want.size()) << what;
   EXPECT_LE(RelativeError(got, want, std::max(scale, 1e-6)), tolerance) << what;
+}
+
+/// The five tensors back to back (Parameters::CopyTo), for comparing.
+inline std::vector<float> Flat(const Parameters& parameters) {
+  std::vector<float> flat(parameters.size());
+  parameters.CopyTo(flat);
+  return flat;
+}
+
+// Runs `call`, which must throw elman::Error whose message contains every
+// one of `needles`.
+inline void ExpectError(const std::function<void()>& call,
+                        const std::vector<std::string>& needles) {
+  try {
+    call();
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    for (const std::string& needle : needles) {
+      EXPECT_NE(message.find(needle), std::string::npos)
+          << "message \"" << message << "\" lacks \"" << needle << "\"";
+    }
+    return;
+  } catch (const std::exception& other) {
+    ADD_FAILURE() << "threw something other than elman::Error: "
+                  << other.what();
+    return;
+  }
+  ADD_FAILURE() << "did not throw; expected an error mentioning "
+                << needles.front();
 }
 
 inline constexpr Activation kAllActivations[] = {

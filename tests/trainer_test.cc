@@ -19,14 +19,9 @@
 namespace elman {
 namespace {
 
+using test::Flat;
 using test::RandomVector;
 using test::SameBytes;
-
-std::vector<float> Flat(const Parameters& parameters) {
-  std::vector<float> flat(parameters.size());
-  parameters.CopyTo(flat);
-  return flat;
-}
 
 struct Data {
   std::vector<float> x, target, h0, step_weights;

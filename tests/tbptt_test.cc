@@ -31,12 +31,24 @@ struct ChunkCase {
 };
 
 std::string Describe(const ChunkCase& c) {
-  std::string text = "I=" + std::to_string(c.dims.input) +
-                     " H=" + std::to_string(c.dims.hidden) +
-                     " O=" + std::to_string(c.dims.output) +
-                     " B=" + std::to_string(c.batch) + " chunks";
-  for (size_t length : c.chunks) text += " " + std::to_string(length);
-  return text + " target=" + CurrentTarget();
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive)
+  // about "literal" + std::string temporaries here.
+  std::string text = "I=";
+  text += std::to_string(c.dims.input);
+  text += " H=";
+  text += std::to_string(c.dims.hidden);
+  text += " O=";
+  text += std::to_string(c.dims.output);
+  text += " B=";
+  text += std::to_string(c.batch);
+  text += " chunks";
+  for (size_t length : c.chunks) {
+    text += ' ';
+    text += std::to_string(length);
+  }
+  text += " target=";
+  text += CurrentTarget();
+  return text;
 }
 
 // Rows [begin, begin + steps) of a time-major [T][B][n] array.

@@ -68,8 +68,8 @@ inline double FloatUlp(double x) {
 ///   tanh    ≤ 3 ulp (measured 2.86; Highway documents 4);
 ///   sigmoid ≤ 3 ulp (measured 2.48, near z = −16.6: Exp's error, the
 ///           rounding of 1 + e^−z and of the divide) where the result is a
-///           normal float; below 2⁻¹²⁶ (z < −87.3, where the kernel caps e^−z
-///           at e^88) only the absolute error is small (measured 6.1·10⁻³⁹);
+///           normal float; below 2⁻¹²⁶ (z < −87.3) the kernel returns 0
+///           (no subnormal h), so only the absolute error is small (< 2⁻¹²⁶);
 ///   relu and identity are exact.
 /// kActivationAbs, 2⁻¹²⁶, is the absolute floor for results near 0.
 inline double ActivationUlps(Activation a) {

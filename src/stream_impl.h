@@ -4,13 +4,15 @@
 
 #include <memory>
 
+#include "elman/export.h"
 #include "elman/model.h"
 #include "elman/stream.h"
 #include "src/buffer.h"
 
 namespace elman {
 
-struct Stream::Impl {
+// Nested in an exported class, Impl would be exported too: it is not API.
+struct ELMAN_NO_EXPORT Stream::Impl {
   Impl(const Model& model, size_t batch);
   /// Validates (throws Error) before anything is allocated.
   static std::unique_ptr<Impl> Create(const Model& model, size_t batch);

@@ -2,13 +2,15 @@
 #ifndef ELMAN_SRC_WORKSPACE_IMPL_H_
 #define ELMAN_SRC_WORKSPACE_IMPL_H_
 
+#include "elman/export.h"
 #include "elman/model.h"
 #include "elman/train.h"
 #include "src/buffer.h"
 
 namespace elman {
 
-struct Workspace::Impl {
+// Nested in an exported class, Impl would be exported too: it is not API.
+struct ELMAN_NO_EXPORT Workspace::Impl {
   Impl(Dims dims, size_t max_steps, size_t max_batch);
 
   Dims dims;

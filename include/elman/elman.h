@@ -3,6 +3,7 @@
 #define ELMAN_ELMAN_H_
 
 #include "elman/error.h"      // IWYU pragma: export
+#include "elman/export.h"     // IWYU pragma: export
 #include "elman/io.h"         // IWYU pragma: export
 #include "elman/model.h"      // IWYU pragma: export
 #include "elman/optim.h"      // IWYU pragma: export
@@ -11,5 +12,6 @@
 #include "elman/targets.h"    // IWYU pragma: export
 #include "elman/train.h"      // IWYU pragma: export
 #include "elman/trainer.h"    // IWYU pragma: export
+#include "elman/version.h"    // IWYU pragma: export
 
 #endif  // ELMAN_ELMAN_H_

@@ -10,12 +10,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "elman/export.h"
+
 namespace elman {
 
 /// Thrown for invalid arguments. what() names the function, the argument, the
 /// size expected and the size given, e.g.
 /// "elman::Forward: x has 99 floats, expected steps*batch*input = 100".
-class Error : public std::invalid_argument {
+class ELMAN_EXPORT Error : public std::invalid_argument {
  public:
   explicit Error(const std::string& message) : std::invalid_argument(message) {}
 };

@@ -18,20 +18,22 @@
 #include <string_view>
 #include <vector>
 
+#include "elman/export.h"
 #include "elman/model.h"
 
 namespace elman {
 
 /// The model as the bytes of a safetensors file. Throws Error if a weight is
 /// NaN or infinite (loading would refuse the file).
-std::vector<std::byte> SaveModelToBuffer(const Model& model);
+ELMAN_EXPORT std::vector<std::byte> SaveModelToBuffer(const Model& model);
 
 /// Writes the file atomically: a temporary file beside `path` is written,
 /// flushed to disk (fsync) and renamed over it, so `path` holds either the
 /// old file or the whole new one. Throws Error (naming the path and the
 /// system's reason) if it cannot be written; the temporary file is then
 /// removed. As SaveModelToBuffer, refuses non-finite weights.
-void SaveModel(const Model& model, const std::filesystem::path& path);
+ELMAN_EXPORT void SaveModel(const Model& model,
+                            const std::filesystem::path& path);
 
 /// Parses and validates a safetensors file held in memory (e.g. weights
 /// compiled into the program). `source` names it in error messages. Throws
@@ -40,13 +42,13 @@ void SaveModel(const Model& model, const std::filesystem::path& path);
 /// unknown or non-F32 dtype, a missing, extra or misshaped tensor, data
 /// offsets out of range, overlapping or leaving holes, missing or unknown
 /// metadata, and non-finite weights.
-Model LoadModelFromBuffer(std::span<const std::byte> bytes,
-                          std::string_view source = "<memory>");
+ELMAN_EXPORT Model LoadModelFromBuffer(std::span<const std::byte> bytes,
+                                       std::string_view source = "<memory>");
 
 /// Reads `path` and parses it as LoadModelFromBuffer does, with the path as
 /// the source. A file that cannot be read is an Error naming the path and the
 /// system's reason ("No such file or directory", ...).
-Model LoadModel(const std::filesystem::path& path);
+ELMAN_EXPORT Model LoadModel(const std::filesystem::path& path);
 
 }  // namespace elman
 

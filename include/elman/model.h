@@ -8,6 +8,8 @@
 #include <memory>
 #include <span>
 
+#include "elman/export.h"
+
 namespace elman {
 
 /// Activation functions for the hidden layer (f) and the output layer (g).
@@ -16,7 +18,7 @@ namespace elman {
 enum class Activation : uint8_t { kTanh, kSigmoid, kRelu, kIdentity };
 
 /// "tanh", "sigmoid", "relu" or "identity".
-const char* ActivationName(Activation activation);
+ELMAN_EXPORT const char* ActivationName(Activation activation);
 
 /// Layer sizes: input I, hidden H, output O. All must be ≥ 1.
 struct Dims {
@@ -36,7 +38,7 @@ struct SequenceShape {
 /// The five parameter tensors in one 64-byte aligned allocation, each tensor
 /// contiguous, row-major and 64-byte aligned. Used for the model's weights and
 /// for their gradients (same shapes). Copyable; moves are cheap.
-class Parameters {
+class ELMAN_EXPORT Parameters {
  public:
   /// All tensors zero. Throws Error if a dimension is 0.
   explicit Parameters(Dims dims);
@@ -100,7 +102,7 @@ struct Config {
 };
 
 /// An Elman RNN: configuration plus parameters.
-class Model {
+class ELMAN_EXPORT Model {
  public:
   /// Weights drawn by Initialize(seed). Throws Error if a dimension is 0.
   explicit Model(const Config& config, uint64_t seed = 0);

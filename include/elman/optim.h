@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "elman/export.h"
 #include "elman/model.h"
 
 namespace elman {
@@ -38,7 +39,7 @@ struct AdamOptions {
 };
 
 /// AdamW's defaults: Adam's, with weight_decay = 0.01, decoupled.
-AdamOptions AdamWOptions();
+ELMAN_EXPORT AdamOptions AdamWOptions();
 
 /// An optimizer for the five tensors of one model. Step updates `parameters`
 /// in place from `gradients` (of the same dims). Not thread-safe.
@@ -48,7 +49,7 @@ AdamOptions AdamWOptions();
 /// written). Like torch.optim, Step does not look at the values: a NaN
 /// gradient makes NaN weights. Check first with ClipGradNorm (it reports a
 /// non-finite norm) or use TrainStep, which skips such an update.
-class Optimizer {
+class ELMAN_EXPORT Optimizer {
  public:
   virtual ~Optimizer();
   Optimizer(const Optimizer&) = delete;
@@ -83,7 +84,7 @@ class Optimizer {
   uint64_t steps_ = 0;
 };
 
-class Sgd final : public Optimizer {
+class ELMAN_EXPORT Sgd final : public Optimizer {
  public:
   /// Throws Error for a learning rate that is not finite and > 0, a negative
   /// or non-finite momentum, dampening or weight decay, or Nesterov without
@@ -101,7 +102,7 @@ class Sgd final : public Optimizer {
   std::optional<Parameters> momentum_buffer_;  // only when momentum > 0
 };
 
-class Adam final : public Optimizer {
+class ELMAN_EXPORT Adam final : public Optimizer {
  public:
   /// Throws Error for a learning rate or epsilon that is not finite and ≥ 0
   /// (epsilon > 0), betas outside [0, 1), or a negative weight decay.
@@ -126,10 +127,10 @@ class Adam final : public Optimizer {
 /// clipping. A non-finite norm is returned and the gradients are left as they
 /// were (PyTorch would scale them by NaN). Throws Error if max_norm is not
 /// finite and > 0.
-double ClipGradNorm(Gradients& gradients, double max_norm);
+ELMAN_EXPORT double ClipGradNorm(Gradients& gradients, double max_norm);
 
 /// sqrt(Σ g²) over all five tensors, accumulated in double.
-double GradNorm(const Gradients& gradients);
+ELMAN_EXPORT double GradNorm(const Gradients& gradients);
 
 }  // namespace elman
 

@@ -7,12 +7,13 @@
 #include <cstddef>
 #include <vector>
 
+#include "elman/export.h"
 #include "elman/model.h"
 
 namespace elman::reference {
 
 /// The model with double-precision parameters (row-major, as elman::Model).
-struct Model {
+struct ELMAN_EXPORT Model {
   Dims dims;
   Activation hidden_activation = Activation::kTanh;
   Activation output_activation = Activation::kIdentity;
@@ -25,9 +26,9 @@ struct Model {
 };
 
 /// a(z) for one activation, in double.
-double Activate(Activation activation, double z);
+ELMAN_EXPORT double Activate(Activation activation, double z);
 /// a'(z) at the pre-activation z (relu'(0) = 0).
-double Derivative(Activation activation, double z);
+ELMAN_EXPORT double Derivative(Activation activation, double z);
 
 /// What the forward pass stores, time-major.
 struct ForwardResult {
@@ -39,12 +40,15 @@ struct ForwardResult {
 };
 
 /// eq. 7.10. x is [T][B][I]; h0 is [B][H] or empty (zeros).
-ForwardResult Forward(const Model& model, const std::vector<double>& x,
-                      SequenceShape seq, const std::vector<double>& h0 = {});
+ELMAN_EXPORT ForwardResult Forward(const Model& model,
+                                   const std::vector<double>& x,
+                                   SequenceShape seq,
+                                   const std::vector<double>& h0 = {});
 
 /// eq. 7.11–7.13 with per-step weights ([T], or empty for all ones).
-double Loss(const ForwardResult& forward, const std::vector<double>& target,
-            const std::vector<double>& step_weights = {});
+ELMAN_EXPORT double Loss(const ForwardResult& forward,
+                         const std::vector<double>& target,
+                         const std::vector<double>& step_weights = {});
 
 /// All gradients of the loss.
 struct GradientsResult {
@@ -55,11 +59,11 @@ struct GradientsResult {
 
 /// eq. 7.14–7.15, literally: grad_dense(t), the carry dh(t), δ(t) and the
 /// outer-product sums, one time step and one sequence at a time.
-GradientsResult Backward(const Model& model, const std::vector<double>& x,
-                         const std::vector<double>& h0,
-                         const ForwardResult& forward,
-                         const std::vector<double>& target,
-                         const std::vector<double>& step_weights = {});
+ELMAN_EXPORT GradientsResult
+Backward(const Model& model, const std::vector<double>& x,
+         const std::vector<double>& h0, const ForwardResult& forward,
+         const std::vector<double>& target,
+         const std::vector<double>& step_weights = {});
 
 }  // namespace elman::reference
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 
+#include "elman/export.h"
 #include "elman/model.h"
 
 namespace elman {
@@ -15,7 +16,7 @@ namespace elman {
 /// The constructor takes a packed snapshot of the model's weights (so the
 /// model may change or go away afterwards; call Load to take a new snapshot).
 /// Step and Run never allocate. Not thread-safe; one Stream per thread.
-class Stream {
+class ELMAN_EXPORT Stream {
  public:
   /// Throws Error if batch is 0 or a weight is not finite.
   explicit Stream(const Model& model, size_t batch = 1);

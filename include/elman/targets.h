@@ -6,21 +6,23 @@
 #include <string>
 #include <vector>
 
+#include "elman/export.h"
+
 namespace elman {
 
 /// Names ("AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR", ...) of the targets that
 /// are compiled into this library and supported by this CPU, best first.
-std::vector<std::string> AvailableTargets();
+ELMAN_EXPORT std::vector<std::string> AvailableTargets();
 
 /// Restricts dispatch to the named target (one of AvailableTargets()); throws
 /// Error for any other name. Affects the whole process; not thread-safe.
-void UseTarget(const std::string& name);
+ELMAN_EXPORT void UseTarget(const std::string& name);
 
 /// Back to the default: the best available target.
-void UseBestTarget();
+ELMAN_EXPORT void UseBestTarget();
 
 /// Name of the target the next call will run on.
-std::string CurrentTarget();
+ELMAN_EXPORT std::string CurrentTarget();
 
 }  // namespace elman
 

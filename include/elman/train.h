@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 
+#include "elman/export.h"
 #include "elman/model.h"
 
 namespace elman {
@@ -18,7 +19,7 @@ namespace elman {
 /// pre-activations ĥ and ŷ and the hidden states h, plus packed copies of the
 /// weights. One Workspace serves any sequence with steps ≤ max_steps and
 /// batch ≤ max_batch; it is not thread-safe (use one per thread).
-class Workspace {
+class ELMAN_EXPORT Workspace {
  public:
   /// Throws Error if any size is 0.
   Workspace(Dims dims, size_t max_steps, size_t max_batch = 1);
@@ -56,17 +57,18 @@ class Workspace {
 ///   ŷ(t) = V h(t) + c,             y(t) = g(ŷ(t)),
 /// with h(−1) = h0 ([B][H]; zeros if h0 is empty). x is [T][B][I], y receives
 /// [T][B][O]. Stores ĥ, h, ŷ (and x, h0) in `workspace` for Backward.
-void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
-             std::span<const float> h0, Workspace& workspace,
-             std::span<float> y);
+ELMAN_EXPORT void Forward(const Model& model, std::span<const float> x,
+                          SequenceShape seq, std::span<const float> h0,
+                          Workspace& workspace, std::span<float> y);
 
 /// Loss, eq. 7.11–7.13: L = Σ_t w(t) Σ_b ½‖y(t,b) − Y(t,b)‖², where w is the
 /// per-step weight `step_weights` ([T]; all ones if empty). A weight of 0 drops
 /// a step: w = (0, …, 0, 1) is the many-to-one loss. Each step is summed in
 /// float SIMD lanes, the steps in double.
-double Loss(std::span<const float> y, std::span<const float> target,
-            SequenceShape seq, size_t outputs,
-            std::span<const float> step_weights = {});
+ELMAN_EXPORT double Loss(std::span<const float> y,
+                         std::span<const float> target, SequenceShape seq,
+                         size_t outputs,
+                         std::span<const float> step_weights = {});
 
 /// Where Backward puts its results. The gradient tensors are OVERWRITTEN (not
 /// accumulated into): calling Backward twice gives the same gradients.
@@ -85,9 +87,10 @@ struct BackwardOutputs {
 ///   e, dx(t) = Wᵀ δ(t), dh0 = Uᵀ δ(0).
 /// f' and g' are evaluated at the stored pre-activations. target is
 /// [T][B][O]; step_weights as in Loss.
-void Backward(const Model& model, std::span<const float> target,
-              std::span<const float> step_weights, Workspace& workspace,
-              const BackwardOutputs& outputs);
+ELMAN_EXPORT void Backward(const Model& model, std::span<const float> target,
+                           std::span<const float> step_weights,
+                           Workspace& workspace,
+                           const BackwardOutputs& outputs);
 
 }  // namespace elman
 

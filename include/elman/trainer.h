@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "elman/export.h"
 #include "elman/model.h"
 #include "elman/optim.h"
 #include "elman/train.h"
@@ -57,7 +58,7 @@ struct TrainStepResult {
 /// and the outputs, all sized at construction; Step allocates nothing. The
 /// model and the optimizer are the caller's and must outlive the Trainer.
 /// Not thread-safe.
-class Trainer {
+class ELMAN_EXPORT Trainer {
  public:
   /// Throws Error if max_steps or max_batch is 0, max_gradient_norm is
   /// negative or not finite, or the optimizer's dims are not the model's.

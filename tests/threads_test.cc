@@ -6,10 +6,11 @@
 // ThreadSanitizer, which must report nothing.
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <iterator>
 #include <memory>
 #include <random>
@@ -81,10 +82,12 @@ struct Results {
   }
   void Add(double value) { doubles.push_back(value); }
   bool operator==(const Results& other) const {
+    // Bits, not values: -0.0 and 0.0 differ, and NaN equals itself. (Not
+    // memcmp: an empty vector's data() may be null, which memcmp forbids.)
     return test::SameBytes(floats, other.floats) &&
-           doubles.size() == other.doubles.size() &&
-           std::memcmp(doubles.data(), other.doubles.data(),
-                       doubles.size() * sizeof(double)) == 0;
+           std::ranges::equal(doubles, other.doubles, [](double a, double b) {
+             return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
+           });
   }
 };
 

@@ -198,6 +198,7 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "elman/train.h"
+#include "src/dispatch.h"
 #include "src/validate.h"
 
 namespace elman {
@@ -233,7 +234,7 @@ void Backward(const Model& model, std::span<const float> target,
   internal::CheckFinite(kFunction, "target", target);
   internal::CheckFinite(kFunction, "step_weights", step_weights);
 
-  HWY_DYNAMIC_DISPATCH(BackwardPass)
+  ELMAN_DISPATCH(BackwardPass)
   (&model, target.data(), step_weights.empty() ? nullptr : step_weights.data(),
    &ws, outputs.gradients, outputs.dx.empty() ? nullptr : outputs.dx.data(),
    outputs.dh0.empty() ? nullptr : outputs.dh0.data());

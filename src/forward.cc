@@ -50,6 +50,7 @@ HWY_AFTER_NAMESPACE();
 #include <algorithm>
 
 #include "elman/train.h"
+#include "src/dispatch.h"
 #include "src/validate.h"
 
 namespace elman {
@@ -93,7 +94,7 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
                       ws.u_transposed.data());
   internal::Transpose(params.V().data(), dims.output, dims.hidden,
                       ws.v_transposed.data());
-  HWY_DYNAMIC_DISPATCH(ForwardPass)(&model, &ws, y.data());
+  ELMAN_DISPATCH(ForwardPass)(&model, &ws, y.data());
 }
 
 }  // namespace elman

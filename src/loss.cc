@@ -32,6 +32,7 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "elman/train.h"
+#include "src/dispatch.h"
 #include "src/validate.h"
 
 namespace elman {
@@ -49,7 +50,7 @@ double Loss(std::span<const float> y, std::span<const float> target,
                       "steps*batch*outputs");
   internal::CheckOptionalSize(kFunction, "step_weights", step_weights.size(),
                               seq.steps, "steps");
-  return HWY_DYNAMIC_DISPATCH(LossPass)(
+  return ELMAN_DISPATCH(LossPass)(
       y.data(), target.data(), seq.steps, seq.batch * outputs,
       step_weights.empty() ? nullptr : step_weights.data());
 }

@@ -42,6 +42,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "elman/error.h"
 #include "elman/optim.h"
+#include "src/dispatch.h"
 #include "src/validate.h"
 
 namespace elman {
@@ -199,7 +200,7 @@ void Sgd::Update(Parameters& parameters, const Gradients& gradients,
   args.nesterov = options_.nesterov;
   // torch creates the buffer as a copy of d_p at its first step.
   args.first_step = steps() == 1;
-  HWY_DYNAMIC_DISPATCH(SgdPass)(args);
+  ELMAN_DISPATCH(SgdPass)(args);
 }
 
 void Sgd::ResetState() {
@@ -259,7 +260,7 @@ void Adam::Update(Parameters& parameters, const Gradients& gradients,
     args.decay_factor = 1.0f;
   }
   args.amsgrad = options_.amsgrad;
-  HWY_DYNAMIC_DISPATCH(AdamPass)(args);
+  ELMAN_DISPATCH(AdamPass)(args);
 }
 
 void Adam::ResetState() {
@@ -277,11 +278,13 @@ double GradNorm(const Gradients& gradients) {
     list.data[k] = tensors[k].data();
     list.size[k] = tensors[k].size();
   }
-  return std::sqrt(HWY_DYNAMIC_DISPATCH(SumOfSquaresPass)(list));
+  return std::sqrt(ELMAN_DISPATCH(SumOfSquaresPass)(list));
 }
 
 double ClipGradNorm(Gradients& gradients, double max_norm) {
   CheckPositive("elman::ClipGradNorm", "max_norm", max_norm);
+  // The norm and the scaling on one target, even if UseTarget runs meanwhile.
+  const internal::TargetPin pin;
   const double norm = GradNorm(gradients);
   // torch would multiply by max_norm / (NaN or inf): NaN or zero gradients.
   if (!std::isfinite(norm)) return norm;
@@ -295,7 +298,7 @@ double ClipGradNorm(Gradients& gradients, double max_norm) {
       list.data[k] = tensors[k].data();
       list.size[k] = tensors[k].size();
     }
-    HWY_DYNAMIC_DISPATCH(ScalePass)(list, static_cast<float>(coefficient));
+    ELMAN_DISPATCH(ScalePass)(list, static_cast<float>(coefficient));
   }
   return norm;
 }

@@ -150,6 +150,7 @@ void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "src/dispatch.h"
 #include "src/validate.h"
 
 namespace elman {
@@ -262,7 +263,7 @@ void Stream::Step(std::span<const float> x, std::span<float> y) {
   internal::CheckSize(kFunction, "y", y.size(), impl_->batch * dims.output,
                       "batch*output");
   internal::CheckFinite(kFunction, "x", x);
-  HWY_DYNAMIC_DISPATCH(StreamStep)(impl_.get(), x.data(), y.data());
+  ELMAN_DISPATCH(StreamStep)(impl_.get(), x.data(), y.data());
 }
 
 void Stream::Run(std::span<const float> x, size_t steps, std::span<float> y) {
@@ -275,7 +276,7 @@ void Stream::Run(std::span<const float> x, size_t steps, std::span<float> y) {
   internal::CheckSize(kFunction, "y", y.size(),
                       steps * impl_->batch * dims.output, "steps*batch*output");
   internal::CheckFinite(kFunction, "x", x);
-  HWY_DYNAMIC_DISPATCH(StreamRun)(impl_.get(), x.data(), steps, y.data());
+  ELMAN_DISPATCH(StreamRun)(impl_.get(), x.data(), steps, y.data());
 }
 
 std::span<const float> Stream::hidden(size_t sequence) const {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "elman/error.h"
+#include "src/dispatch.h"
 #include "src/validate.h"
 
 namespace elman {
@@ -99,6 +100,9 @@ TrainStepResult Trainer::Step(const Batch& batch, float learning_rate) {
     weights = {step_weights_.data(), steps};
   }
 
+  // Forward, Loss, Backward, clipping and the update all run on the target
+  // chosen now, even if another thread calls UseTarget meanwhile.
+  const internal::TargetPin pin;
   // Forward checks x, h0 and the sequence before it writes anything. (h0 may
   // be final_hidden(): Forward reads it before overwriting the workspace.)
   const std::span<float> y(output_.data(), rows * dims.output);

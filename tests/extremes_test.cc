@@ -70,7 +70,9 @@ TEST_P(ExtremesTest, SaturatingInputsGiveFiniteResults) {
             EXPECT_TRUE(AllFinite(y));
             for (float h : ws.hidden()) {
               ASSERT_LE(std::abs(h), 1.0f);
-              if (f == Activation::kSigmoid) ASSERT_GE(h, 0.0f);
+              if (f == Activation::kSigmoid) {
+                ASSERT_GE(h, 0.0f);
+              }
             }
             EXPECT_TRUE(std::isfinite(Loss(y, target, seq, dims.output)));
             Gradients grads(dims);

@@ -192,10 +192,15 @@ void FuzzTrainer(Session& session, FuzzedDataProvider& provider) {
   const double scale = options.reduction == Reduction::kMean
                            ? 1.0 / (static_cast<double>(seq.batch) * weight_sum)
                            : 1.0;
-  std::vector<float> effective_weights(seq.steps);
-  for (size_t t = 0; t < seq.steps; ++t) {
-    const double weight = step_weights.empty() ? 1.0 : step_weights[t];
-    effective_weights[t] = static_cast<float>(weight * scale);
+  // (Their magnitude only, in double: a float cast of a value beyond
+  // FLT_MAX would be undefined.)
+  double effective_weight_max = 0;
+  if (step_weights.empty() || step_weights.size() == seq.steps) {
+    for (size_t t = 0; t < seq.steps; ++t) {
+      const double weight = step_weights.empty() ? 1.0 : step_weights[t];
+      effective_weight_max =
+          Worst(effective_weight_max, std::fabs(weight * scale));
+    }
   }
   const bool valid =
       seq.steps >= 1 && seq.steps <= options.max_steps && seq.batch >= 1 &&
@@ -255,7 +260,7 @@ void FuzzTrainer(Session& session, FuzzedDataProvider& provider) {
       BoundForward(session.config(), weights, MaxAbs(x), MaxAbs(h0), seq.steps);
   const BackwardBound backward =
       BoundBackward(session.config(), weights, forward, MaxAbs(x),
-                    MaxAbs(target), MaxAbs(effective_weights), seq);
+                    MaxAbs(target), effective_weight_max, seq);
   if (forward.Finite() && backward.Finite()) Require(result.updated);
 }
 

@@ -6,8 +6,8 @@
 // FLT_MAX ≈ 3.4e38) therefore proves the float result finite, whatever the
 // order of the sums or the SIMD target. tanh and sigmoid cap h at 1, so for
 // them the bound stays small; relu and identity let h grow like (H·|U|)^T and
-// the bound then honestly says "no claim". A NaN bound (∞·0 after a double
-// overflow) compares false, which also means "no claim".
+// the bound then honestly says "no claim". Non-finite weights give an
+// infinite bound, and so does a NaN (∞·0): Worst() keeps it.
 #ifndef ELMAN_TESTS_FUZZ_FINITE_BOUNDS_H_
 #define ELMAN_TESTS_FUZZ_FINITE_BOUNDS_H_
 
@@ -22,6 +22,14 @@
 namespace elman::fuzz {
 
 inline constexpr double kFiniteLimit = 1e30;
+
+// max(a, b), but +∞ if either is NaN (std::max would drop a NaN `b`).
+inline double Worst(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return std::max(a, b);
+}
 
 // max |v|, or +∞ if any value is NaN or infinite.
 inline double MaxAbs(std::span<const float> values) {
@@ -47,8 +55,8 @@ inline WeightMagnitudes Magnitudes(const Parameters& parameters) {
 // Element-wise larger of two (a workspace whose model changed after Forward).
 inline WeightMagnitudes Larger(const WeightMagnitudes& a,
                                const WeightMagnitudes& b) {
-  return {std::max(a.w, b.w), std::max(a.u, b.u), std::max(a.b, b.b),
-          std::max(a.v, b.v), std::max(a.c, b.c)};
+  return {Worst(a.w, b.w), Worst(a.u, b.u), Worst(a.b, b.b), Worst(a.v, b.v),
+          Worst(a.c, b.c)};
 }
 
 // Upper bounds on |value| over all steps of a forward pass.
@@ -93,11 +101,12 @@ inline ForwardBound BoundForward(const Config& config,
     const double pre =
         in * weights.w * x_max + hidden * weights.u * previous + weights.b;
     previous = ActivationBound(config.hidden_activation, pre);
-    bound.pre_hidden = std::max(bound.pre_hidden, pre);
-    bound.hidden = std::max(bound.hidden, previous);
+    bound.pre_hidden = Worst(bound.pre_hidden, pre);
+    bound.hidden = Worst(bound.hidden, previous);
   }
-  bound.pre_output = hidden * weights.v * bound.hidden + weights.c;
-  bound.output = ActivationBound(config.output_activation, bound.pre_output);
+  bound.pre_output = Worst(0, hidden * weights.v * bound.hidden + weights.c);
+  bound.output =
+      Worst(0, ActivationBound(config.output_activation, bound.pre_output));
   return bound;
 }
 
@@ -127,16 +136,17 @@ inline BackwardBound BoundBackward(const Config& config,
   double delta_max = delta;
   for (size_t t = 1; t < seq.steps; ++t) {
     delta = (dense + hidden * weights.u * delta) * f_prime;
-    delta_max = std::max(delta_max, delta);
+    delta_max = Worst(delta_max, delta);
   }
   BackwardBound bound;
   for (double gradient :
        {rows * delta_max * x_max, rows * delta_max * forward.hidden,
         rows * delta_max, rows * error * forward.hidden, rows * error,
         hidden * weights.w * delta_max, hidden * weights.u * delta_max}) {
-    bound.gradient = std::max(bound.gradient, gradient);
+    bound.gradient = Worst(bound.gradient, gradient);
   }
-  bound.loss = rows * out * step_weight_max * 0.5 * difference * difference;
+  bound.loss =
+      Worst(0, rows * out * step_weight_max * 0.5 * difference * difference);
   return bound;
 }
 

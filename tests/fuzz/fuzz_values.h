@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -24,8 +25,12 @@ namespace elman::fuzz {
 
 // A violated contract: abort, which libFuzzer reports with the input. Not
 // assert(): it must hold in every build type.
-inline void Require(bool condition) {
-  if (!condition) std::abort();
+// (std::source_location needs clang 15; these builtins name the caller.)
+inline void Require(bool condition, const char* file = __builtin_FILE(),
+                    int line = __builtin_LINE()) {
+  if (condition) return;
+  std::fprintf(stderr, "contract violated at %s:%d\n", file, line);
+  std::abort();
 }
 
 // Runs `call`; true if it threw elman::Error (whose message must name the
@@ -118,8 +123,10 @@ class Snapshot {
     for (size_t i = 0; i < a.buffers_.size(); ++i) {
       const std::vector<float>& x = a.buffers_[i];
       const std::vector<float>& y = b.buffers_[i];
+      // memcmp with the null data() of an empty vector is undefined.
       if (x.size() != y.size() ||
-          std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) != 0) {
+          (!x.empty() &&
+           std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) != 0)) {
         return false;
       }
     }

@@ -19,7 +19,8 @@ endif()
 set(elman_fuzz_sanitizers address,undefined)
 set(elman_fuzz_compile_flags
     -fsanitize=fuzzer-no-link,${elman_fuzz_sanitizers}
-    -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    -fno-sanitize-recover=all -fno-omit-frame-pointer
+    -fsanitize-ignorelist=${PROJECT_SOURCE_DIR}/tests/fuzz/ubsan_ignorelist.txt)
 
 cmake_push_check_state(RESET)
 set(CMAKE_REQUIRED_FLAGS "-fsanitize=fuzzer,${elman_fuzz_sanitizers}")

@@ -131,8 +131,10 @@ void FuzzLoss(Session& session, FuzzedDataProvider& provider) {
   if (threw) return;
   const double weight_max = step_weights.empty() ? 1.0 : MaxAbs(step_weights);
   const double difference = MaxAbs(y) + MaxAbs(target);
-  const double bound =
-      static_cast<double>(size) * weight_max * 0.5 * difference * difference;
+  // Each step's ½‖y − Y‖² is summed in float before its weight multiplies
+  // it: a weight below 1 does not shrink that sum.
+  const double bound = static_cast<double>(size) * Worst(1.0, weight_max) *
+                       0.5 * difference * difference;
   if (bound < kFiniteLimit) {
     Require(std::isfinite(loss));
     bool non_negative_weights = true;

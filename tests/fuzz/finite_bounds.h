@@ -145,8 +145,11 @@ inline BackwardBound BoundBackward(const Config& config,
         hidden * weights.w * delta_max, hidden * weights.u * delta_max}) {
     bound.gradient = Worst(bound.gradient, gradient);
   }
-  bound.loss =
-      Worst(0, rows * out * step_weight_max * 0.5 * difference * difference);
+  // The loss sums each step's ½‖y − Y‖² in float before weighting it, so a
+  // weight below 1 does not shrink that sum; y − Y itself is bounded too.
+  bound.gradient = Worst(bound.gradient, difference);
+  bound.loss = Worst(0, rows * out * Worst(1.0, step_weight_max) * 0.5 *
+                            difference * difference);
   return bound;
 }
 

@@ -96,6 +96,16 @@ TrainStepResult Trainer::Step(const Batch& batch, float learning_rate) {
       const double weight =
           batch.step_weights.empty() ? 1.0 : batch.step_weights[t];
       step_weights_[t] = static_cast<float>(weight * scale);
+      // Finite weights can still overflow here (FLT_MAX, −FLT_MAX and a
+      // denormal sum to a denormal): refuse them now, not in Backward after
+      // Forward has overwritten the outputs.
+      if (!std::isfinite(step_weights_[t])) {
+        internal::Fail(kStep,
+                       ("step_weights[" + std::to_string(t) +
+                        "] / (batch * sum of step_weights) is not finite in "
+                        "float: Reduction::kMean cannot scale these weights")
+                           .c_str());
+      }
     }
     weights = {step_weights_.data(), steps};
   }

@@ -32,8 +32,8 @@ TEST(IoJson, ReadsEveryKind) {
       Parse(R"({"a": [1, "x", true, false, null, {}, []], "b": {"c": "d"}})");
   ASSERT_EQ(value.kind, Kind::kObject);
   ASSERT_EQ(value.members.size(), 2u);
-  EXPECT_EQ(value.members[0].first, "a");
-  const std::vector<JsonValue>& a = value.members[0].second.elements;
+  EXPECT_EQ(value.members[0].key, "a");
+  const std::vector<JsonValue>& a = value.members[0].value.elements;
   ASSERT_EQ(a.size(), 7u);
   EXPECT_EQ(a[0].kind, Kind::kNumber);
   EXPECT_EQ(a[0].AsUint64(), 1u);
@@ -44,15 +44,15 @@ TEST(IoJson, ReadsEveryKind) {
   EXPECT_EQ(a[4].kind, Kind::kNull);
   EXPECT_EQ(a[5].kind, Kind::kObject);
   EXPECT_EQ(a[6].kind, Kind::kArray);
-  EXPECT_EQ(value.members[1].second.members[0].second.text, "d");
+  EXPECT_EQ(value.members[1].value.members[0].value.text, "d");
 }
 
 TEST(IoJson, KeepsMemberOrder) {
   const JsonValue value = Parse(R"({"z":1,"a":2,"m":3})");
   ASSERT_EQ(value.members.size(), 3u);
-  EXPECT_EQ(value.members[0].first, "z");
-  EXPECT_EQ(value.members[1].first, "a");
-  EXPECT_EQ(value.members[2].first, "m");
+  EXPECT_EQ(value.members[0].key, "z");
+  EXPECT_EQ(value.members[1].key, "a");
+  EXPECT_EQ(value.members[2].key, "m");
 }
 
 TEST(IoJson, SimpleEscapes) {

@@ -215,6 +215,14 @@ TEST(TrainerErrorsTest, BadInputChangesNothing) {
   const std::vector<float> zeros(4, 0.0f);
   zero_weights.step_weights = zeros;
   expect_error(zero_weights, 0.1f, "step_weights sum");
+  // Finite weights whose mean scaling overflows float: FLT_MAX, −FLT_MAX and
+  // a denormal sum to a denormal (found by tests/fuzz/api_fuzzer's
+  // contract; Backward used to refuse them after Forward had run).
+  Batch overflowing_weights = data.batch;
+  const float max = std::numeric_limits<float>::max();
+  const std::vector<float> huge = {max, -max, 1e-45f, 0.0f};
+  overflowing_weights.step_weights = huge;
+  expect_error(overflowing_weights, 0.1f, "step_weights[0]");
   Batch nan_target = data.batch;
   std::vector<float> target(data.target);
   target[3] = std::numeric_limits<float>::quiet_NaN();

@@ -159,7 +159,7 @@ class Parser {
       SkipWhitespace();
       Expect(':');
       SkipWhitespace();
-      value.members.emplace_back(std::move(key), ParseValue(depth + 1));
+      value.members.push_back({std::move(key), ParseValue(depth + 1)});
       SkipWhitespace();
       if (Peek() == ',') {
         ++pos_;
@@ -177,7 +177,7 @@ class Parser {
   void RejectDuplicateKeys(const JsonValue& object) const {
     std::vector<const std::string*> keys;
     keys.reserve(object.members.size());
-    for (const auto& member : object.members) keys.push_back(&member.first);
+    for (const auto& member : object.members) keys.push_back(&member.key);
     std::sort(
         keys.begin(), keys.end(),
         [](const std::string* a, const std::string* b) { return *a < *b; });

@@ -22,6 +22,8 @@ namespace elman::io {
 // metadata written by other tools that we then reject with a clear message.
 inline constexpr int kMaxJsonDepth = 32;
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind : uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
 
@@ -29,12 +31,20 @@ struct JsonValue {
   bool boolean = false;
   // kString: the decoded UTF-8 text; kNumber: the number as written.
   std::string text;
-  std::vector<JsonValue> elements;                         // kArray
-  std::vector<std::pair<std::string, JsonValue>> members;  // kObject, in order
+  std::vector<JsonValue> elements;  // kArray
+  // kObject, in order. A struct of its own, not std::pair: pair's
+  // constraints need JsonValue complete, which clang (with libstdc++ 12)
+  // enforces here and g++ does not.
+  std::vector<JsonMember> members;
 
   // The value of an integer written with digits only that fits in 64 bits;
   // nullopt for anything else ("-1", "1.0", "1e3", "18446744073709551616").
   std::optional<uint64_t> AsUint64() const;
+};
+
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 // Parses `text`, which must be one JSON value with optional surrounding

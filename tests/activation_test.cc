@@ -5,6 +5,8 @@
 // misalignment, with canaries after the end and in place.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -135,6 +137,38 @@ void TestDerivativeVector() {
   EXPECT_EQ(relu[3], 0.0f);
 }
 
+// tanh is elman's own (LowLatencyTanh: a series below |z| = 0.55, e^{2|z|}
+// above): every 61st float of [2⁻³⁰, 30], and every float within 2¹⁶ ulp
+// of the branch point, on both signs.
+void TestTanhDenseSweep() {
+  std::vector<float> z;
+  const auto bits_of = [](float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, sizeof b);
+    return b;
+  };
+  const auto add_range = [&](uint32_t first, uint32_t last, uint32_t stride) {
+    for (uint32_t b = first; b <= last; b += stride) {
+      float f;
+      std::memcpy(&f, &b, sizeof f);
+      z.push_back(f);
+      z.push_back(-f);
+    }
+  };
+  add_range(bits_of(0x1p-30f), bits_of(30.0f), 61);
+  add_range(bits_of(0.55f) - (1u << 16), bits_of(0.55f) + (1u << 16), 1);
+  const std::vector<float> got = PerVector(
+      z, [](auto d, auto v) { return Activate<Activation::kTanh>(d, v); });
+  Worst worst;
+  for (size_t i = 0; i < z.size(); ++i) {
+    const double want = std::tanh(static_cast<double>(z[i]));
+    worst.Update(z[i], got[i], want,
+                 kt::ActivationTolerance(Activation::kTanh, want));
+    if (std::signbit(got[i]) != std::signbit(z[i])) worst.Update(z[i], 1, 0, 0);
+  }
+  EXPECT_LE(worst.ratio, 1.0) << worst.Describe("dense", Activation::kTanh);
+}
+
 // Inputs for the array ops: uniform in [-6, 6] with exact zeros mixed in.
 void FillInputs(GuardedMatrix& m, size_t n, std::mt19937_64& random) {
   m.FillRandom(random, -6.0f, 6.0f);
@@ -230,6 +264,7 @@ namespace elman {
 HWY_BEFORE_TEST(ActivationTest);
 HWY_EXPORT_AND_TEST_P(ActivationTest, TestActivateVector);
 HWY_EXPORT_AND_TEST_P(ActivationTest, TestDerivativeVector);
+HWY_EXPORT_AND_TEST_P(ActivationTest, TestTanhDenseSweep);
 HWY_EXPORT_AND_TEST_P(ActivationTest, TestActivateArray);
 HWY_EXPORT_AND_TEST_P(ActivationTest, TestActivateArrayInPlace);
 HWY_EXPORT_AND_TEST_P(ActivationTest, TestDerivativeArray);

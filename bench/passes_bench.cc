@@ -6,7 +6,8 @@
 //
 // Names: BM_Forward/elman/I:64/H:128/O:64/T:100/B:1, .../reference/...,
 // BM_TrainStep/{elman,reference}/..., BM_Inference/elman/...,
-// BM_StreamStep/elman/H:32 (I = O = H/4), BM_StreamStepOverhead/elman.
+// BM_StreamStep/elman/H:32 (I = O = H/4), BM_StreamStepOverhead/elman,
+// BM_DispatchIndex/{elman,highway}.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -14,6 +15,8 @@
 
 #include "bench/bench_util.h"
 #include "elman/elman.h"
+#include "hwy/targets.h"
+#include "src/dispatch.h"
 
 namespace elman::bench {
 namespace {
@@ -149,6 +152,18 @@ void StreamStepOverhead(benchmark::State& state) {
   SetPassCounters(state, ForwardFlops(Shape{1, 1, 1, 1, 1}), 1);
 }
 
+// What choosing the SIMD target costs a call: ELMAN_DISPATCH's index (a
+// thread-local read for the TargetPin, then Highway's atomic) against
+// Highway's own HWY_DYNAMIC_DISPATCH index (the atomic alone).
+void DispatchIndexElman(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(internal::DispatchIndex());
+}
+void DispatchIndexHighway(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(hwy::GetChosenTarget().GetIndex());
+  }
+}
+
 void RegisterPass(const char* name, void (*function)(benchmark::State&),
                   bool is_reference) {
   benchmark::internal::Benchmark* b =
@@ -176,6 +191,10 @@ void RegisterAll() {
       ->Unit(benchmark::kNanosecond);
   benchmark::RegisterBenchmark("BM_StreamStepOverhead/elman",
                                StreamStepOverhead)
+      ->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("BM_DispatchIndex/elman", DispatchIndexElman)
+      ->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("BM_DispatchIndex/highway", DispatchIndexHighway)
       ->Unit(benchmark::kNanosecond);
 }
 

@@ -30,13 +30,8 @@ struct Case {
 };
 
 std::string Describe(const Case& c) {
-  return "I=" + std::to_string(c.dims.input) +
-         " H=" + std::to_string(c.dims.hidden) +
-         " O=" + std::to_string(c.dims.output) +
-         " T=" + std::to_string(c.seq.steps) +
-         " B=" + std::to_string(c.seq.batch) + " f=" + ActivationName(c.f) +
-         " g=" + ActivationName(c.g) + (c.with_h0 ? " h0" : "") +
-         (c.with_final ? " final" : "");
+  return test::DescribeCase(c.dims, c.seq, c.f, c.g) +
+         (c.with_h0 ? " h0" : "") + (c.with_final ? " final" : "");
 }
 
 // A model with Glorot weights and random biases.
@@ -78,15 +73,7 @@ void RunCase(const Case& c, uint64_t seed) {
       ref_model, Widen(x), Widen(h0), ref_forward, Widen(grad_y),
       Widen(grad_h));
   const double tol = verify::PassTolerance(c.dims, c.seq);
-  const double scale =
-      test::MaxAbsOf({&ref.W, &ref.U, &ref.b, &ref.V, &ref.c, &ref.x, &ref.h0});
-  ExpectClose(grads.W(), ref.W, tol, "dW", scale);
-  ExpectClose(grads.U(), ref.U, tol, "dU", scale);
-  ExpectClose(grads.b(), ref.b, tol, "db", scale);
-  ExpectClose(grads.V(), ref.V, tol, "dV", scale);
-  ExpectClose(grads.c(), ref.c, tol, "dc", scale);
-  if (c.with_dx) ExpectClose(dx, ref.x, tol, "dx", scale);
-  if (c.with_dh0) ExpectClose(dh0, ref.h0, tol, "dh0", scale);
+  test::ExpectGradientsClose(grads, dx, dh0, ref, tol);
 }
 
 class OutputGradientTest : public hwy::TestWithParamTarget {};

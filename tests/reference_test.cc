@@ -343,6 +343,17 @@ void ExpectVectorsNear(const std::vector<double>& a,
   }
 }
 
+void ExpectGradientsNear(const GradientsResult& got,
+                         const GradientsResult& want, double tol) {
+  ExpectVectorsNear(got.W, want.W, tol, "dW");
+  ExpectVectorsNear(got.U, want.U, tol, "dU");
+  ExpectVectorsNear(got.b, want.b, tol, "db");
+  ExpectVectorsNear(got.V, want.V, tol, "dV");
+  ExpectVectorsNear(got.c, want.c, tol, "dc");
+  ExpectVectorsNear(got.x, want.x, tol, "dx");
+  ExpectVectorsNear(got.h0, want.h0, tol, "dh0");
+}
+
 TEST(ReferenceManyToOne, LastStepMaskEqualsSeedLoop) {
   for (const auto& [f, g] :
        {std::pair{Activation::kTanh, Activation::kIdentity},
@@ -359,13 +370,7 @@ TEST(ReferenceManyToOne, LastStepMaskEqualsSeedLoop) {
       const GradientsResult want = ManyToOneByHand(p, r);
       // Same sums, possibly in another order: a few ulps of O(1) values.
       constexpr double kTol = 1e-12;
-      ExpectVectorsNear(got.W, want.W, kTol, "dW");
-      ExpectVectorsNear(got.U, want.U, kTol, "dU");
-      ExpectVectorsNear(got.b, want.b, kTol, "db");
-      ExpectVectorsNear(got.V, want.V, kTol, "dV");
-      ExpectVectorsNear(got.c, want.c, kTol, "dc");
-      ExpectVectorsNear(got.x, want.x, kTol, "dx");
-      ExpectVectorsNear(got.h0, want.h0, kTol, "dh0");
+      ExpectGradientsNear(got, want, kTol);
 
       // The loss is that of the last step alone.
       double last = 0.0;
@@ -447,13 +452,7 @@ TEST(ReferenceOutputGradient, SquaredErrorGradientIsBackward) {
   const GradientsResult got =
       BackwardFromOutputGradient(p.model, p.x, p.h0, r, grad_y);
   constexpr double kTol = 1e-12;
-  ExpectVectorsNear(got.W, want.W, kTol, "dW");
-  ExpectVectorsNear(got.U, want.U, kTol, "dU");
-  ExpectVectorsNear(got.b, want.b, kTol, "db");
-  ExpectVectorsNear(got.V, want.V, kTol, "dV");
-  ExpectVectorsNear(got.c, want.c, kTol, "dc");
-  ExpectVectorsNear(got.x, want.x, kTol, "dx");
-  ExpectVectorsNear(got.h0, want.h0, kTol, "dh0");
+  ExpectGradientsNear(got, want, kTol);
 }
 
 // --- DESIGN.md §5 bug catchers ----------------------------------------------

@@ -1,4 +1,4 @@
-"""elman inside PyTorch: an Elman RNN with a dense output layer as an nn.Module.
+"""elman inside PyTorch: an Elman RNN with a dense output layer, an nn.Module.
 
 ``ElmanRNN`` computes, for t = 0 ... T-1 (time-major, as nn.RNN),
 
@@ -52,7 +52,7 @@ class _ElmanFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, core, x, h0, W, U, b, V, c):  # noqa: N803 (the paper's names)
+    def forward(ctx, core, x, h0, W, U, b, V, c):  # noqa: N803 (the names)
         y, h_n, stored = core.forward(x, h0, W, U, b, V, c)
         ctx.stored = stored
         ctx.h0_shape = None if h0 is None else h0.shape
@@ -266,8 +266,9 @@ class _ReferenceFunction(torch.autograd.Function):
 
 
 def reference_rnn(x: torch.Tensor, h0: Optional[torch.Tensor],
-                  W: torch.Tensor, U: torch.Tensor, b: torch.Tensor,  # noqa: N803
-                  V: torch.Tensor, c: torch.Tensor,  # noqa: N803
+                  W: torch.Tensor, U: torch.Tensor,  # noqa: N803
+                  b: torch.Tensor, V: torch.Tensor,  # noqa: N803
+                  c: torch.Tensor,
                   nonlinearity: str = "tanh",
                   output_activation: str = "identity"
                   ) -> Tuple[torch.Tensor, torch.Tensor]:

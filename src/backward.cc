@@ -16,6 +16,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
+#include "src/backward-inl.h"
 #include "src/fused_path.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/elementwise-inl.h"
@@ -104,8 +105,11 @@ HWY_INLINE void GemmCarry(Activation f, const float* u, const float* hidden,
 // With `errors`, grad_dense(t) = e(t)·V (eq. 7.14) is the product's other
 // term, streaming V by rows (the fused path: no product over all steps
 // first); without, Δ holds grad_dense on entry and each step starts from it.
-// f'(ĥ(t)) comes from the stored h(t), hidden row t + 1.
-HWY_INLINE void MatVecCarry(Activation f, const float* errors, const float* v,
+// f'(ĥ(t)) comes from the stored h(t), hidden row t + 1. With `errors`,
+// `final_gradient` (∂L/∂h(T−1) from outside, or null) starts the last step's
+// sum; without, Δ already holds it.
+HWY_INLINE void MatVecCarry(Activation f, const float* errors,
+                            const float* final_gradient, const float* v,
                             const float* u, const float* hidden,
                             const Dims& dims, size_t steps, float* delta) {
   const size_t n = dims.hidden;
@@ -118,51 +122,65 @@ HWY_INLINE void MatVecCarry(Activation f, const float* errors, const float* v,
         terms[num_terms++] = {errors + t * dims.output, dims.output, v, n};
       }
       if (t + 1 < steps) terms[num_terms++] = {delta_t + n, n, u, n};
+      const float* init = errors == nullptr ? delta_t
+                          : t + 1 == steps  ? final_gradient
+                                            : nullptr;
       MatVecColumns(
-          terms, num_terms, n, errors != nullptr ? nullptr : delta_t,
+          terms, num_terms, n, init,
           TimesDerivative<decltype(tag)::value>{delta_t, hidden + (t + 1) * n});
     }
   });
 }
 
-void BackwardPass(const Model* model, const float* target,
-                  const float* step_weights, Workspace::Impl* ws,
-                  Gradients* grads, float* dx, float* dh0) {
+// inout[i] += in[i] for i < n.
+HWY_INLINE void AddTo(const float* in, float* inout, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(hn::Add(hn::LoadU(d, inout + i), hn::LoadU(d, in + i)), d,
+               inout + i);
+  }
+  if (i < n) {
+    const size_t rest = n - i;
+    StorePartial(
+        d,
+        hn::Add(LoadPartial(d, inout + i, rest), LoadPartial(d, in + i, rest)),
+        inout + i, rest);
+  }
+}
+
+// Everything after e(t), shared with BackwardFromOutputGradient (declared
+// and described in src/backward-inl.h).
+void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
+                             const float* final_hidden_gradient,
+                             Gradients* grads, float* dx, float* dh0) {
   const Dims dims = model->dims();
   const size_t steps = ws->seq.steps, batch = ws->seq.batch;
   const size_t rows = steps * batch;
   const size_t block = batch * dims.hidden;  // one time step of Δ, ĥ or h
-  const size_t out_block = batch * dims.output;
   const Parameters& params = model->parameters();
   const Activation f = model->hidden_activation();
-  float* errors = ws->output_error.data();
+  const float* errors = ws->output_error.data();
   float* delta = ws->delta.data();
   // h(t) = f(ĥ(t)) is hidden block t + 1; f'(ĥ(t)) is taken from it.
   const float* hidden = ws->hidden.data();
   float* pack = ws->gemm_pack.data();
 
-  // e(t), with the step's loss weight (0 drops the step: many-to-one).
-  // Unweighted, all steps at once.
-  if (step_weights == nullptr) {
-    OutputError(model->output_activation(), ws->pre_output.data(), target, 1.0f,
-                errors, rows * dims.output);
-  } else {
-    for (size_t t = 0; t < steps; ++t) {
-      OutputError(model->output_activation(),
-                  ws->pre_output.data() + t * out_block, target + t * out_block,
-                  step_weights[t], errors + t * out_block, out_block);
-    }
-  }
   // Δ = δ(t) for every step: the reverse-time loop, eq. 7.14–7.15.
   const float* v = params.V().data();
   const float* u = params.U().data();
   if (internal::UsesFusedSteps(batch, dims.hidden)) {
-    MatVecCarry(f, errors, v, u, hidden, dims, steps, delta);
+    MatVecCarry(f, errors, final_hidden_gradient, v, u, hidden, dims, steps,
+                delta);
   } else {
     // grad_dense(t) = Vᵀ e(t) for every step at once (eq. 7.14), into Δ.
     Product(errors, v, rows, dims.output, dims.hidden, delta, pack);
+    if (final_hidden_gradient != nullptr) {
+      AddTo(final_hidden_gradient, delta + (steps - 1) * block, block);
+    }
     if (internal::UsesMatVec(batch, dims.hidden)) {
-      MatVecCarry(f, nullptr, v, u, hidden, dims, steps, delta);
+      MatVecCarry(f, nullptr, nullptr, v, u, hidden, dims, steps, delta);
     } else {
       GemmCarry(f, u, hidden, dims.hidden, steps, batch, delta, pack);
     }
@@ -193,6 +211,28 @@ void BackwardPass(const Model* model, const float* target,
   }
 }
 
+void BackwardPass(const Model* model, const float* target,
+                  const float* step_weights, Workspace::Impl* ws,
+                  Gradients* grads, float* dx, float* dh0) {
+  const Dims dims = model->dims();
+  const size_t steps = ws->seq.steps;
+  const size_t out_block = ws->seq.batch * dims.output;
+  float* errors = ws->output_error.data();
+  // e(t), with the step's loss weight (0 drops the step: many-to-one).
+  // Unweighted, all steps at once.
+  if (step_weights == nullptr) {
+    OutputError(model->output_activation(), ws->pre_output.data(), target, 1.0f,
+                errors, steps * out_block);
+  } else {
+    for (size_t t = 0; t < steps; ++t) {
+      OutputError(model->output_activation(),
+                  ws->pre_output.data() + t * out_block, target + t * out_block,
+                  step_weights[t], errors + t * out_block, out_block);
+    }
+  }
+  BackwardFromOutputError(model, ws, nullptr, grads, dx, dh0);
+}
+
 }  // namespace elman::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -208,35 +248,21 @@ void Backward(const Model& model, std::span<const float> target,
               std::span<const float> step_weights, Workspace& workspace,
               const BackwardOutputs& outputs) {
   constexpr const char* kFunction = "elman::Backward";
-  Workspace::Impl& ws = workspace.impl();
   const Dims dims = model.dims();
-  internal::CheckSameDims(kFunction, "workspace", ws.dims, dims);
-  if (ws.seq.steps == 0) {
-    internal::Fail(kFunction,
-                   "the workspace holds no forward pass: call "
-                   "elman::Forward on it first");
-  }
-  if (outputs.gradients == nullptr) {
-    internal::Fail(kFunction, "outputs.gradients is null");
-  }
-  internal::CheckSameDims(kFunction, "outputs.gradients",
-                          outputs.gradients->dims(), dims);
-  const SequenceShape seq = ws.seq;
+  const SequenceShape seq =
+      internal::CheckBackwardCall(kFunction, model, workspace, outputs);
   const size_t rows = seq.steps * seq.batch;
   internal::CheckSize(kFunction, "target", target.size(), rows * dims.output,
                       "steps*batch*output");
   internal::CheckOptionalSize(kFunction, "step_weights", step_weights.size(),
                               seq.steps, "steps");
-  internal::CheckOptionalSize(kFunction, "outputs.dx", outputs.dx.size(),
-                              rows * dims.input, "steps*batch*input");
-  internal::CheckOptionalSize(kFunction, "outputs.dh0", outputs.dh0.size(),
-                              seq.batch * dims.hidden, "batch*hidden");
   internal::CheckFinite(kFunction, "target", target);
   internal::CheckFinite(kFunction, "step_weights", step_weights);
 
   ELMAN_DISPATCH(BackwardPass)
   (&model, target.data(), step_weights.empty() ? nullptr : step_weights.data(),
-   &ws, outputs.gradients, outputs.dx.empty() ? nullptr : outputs.dx.data(),
+   &workspace.impl(), outputs.gradients,
+   outputs.dx.empty() ? nullptr : outputs.dx.data(),
    outputs.dh0.empty() ? nullptr : outputs.dh0.data());
 }
 

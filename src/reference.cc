@@ -247,21 +247,22 @@ double Loss(const ForwardResult& forward, const std::vector<double>& target,
   return loss;
 }
 
-GradientsResult Backward(const Model& model, const std::vector<double>& x,
-                         const std::vector<double>& h0,
-                         const ForwardResult& forward,
-                         const std::vector<double>& target,
-                         const std::vector<double>& step_weights) {
-  const char* fn = "Backward";
+namespace {
+
+// The arguments Backward and BackwardFromOutputGradient share, checked;
+// returns the sequence.
+SequenceShape CheckBackwardArguments(const char* fn, const Model& model,
+                                     const std::vector<double>& x,
+                                     const std::vector<double>& h0,
+                                     const ForwardResult& forward) {
   CheckModel(fn, model);
   const SequenceShape seq = forward.seq;
   CheckShape(fn, "forward.seq", seq);
   const size_t I = model.dims.input, H = model.dims.hidden,
                O = model.dims.output;
-  const size_t T = seq.steps, B = seq.batch;
-  const size_t rows = Mul(fn, T, B);
+  const size_t rows = Mul(fn, seq.steps, seq.batch);
   CheckSize(fn, "x", x.size(), Mul(fn, rows, I), "steps*batch*input");
-  CheckOptionalSize(fn, "h0", h0.size(), Mul(fn, B, H), "batch*hidden");
+  CheckOptionalSize(fn, "h0", h0.size(), Mul(fn, seq.batch, H), "batch*hidden");
   const size_t rows_h = Mul(fn, rows, H), rows_o = Mul(fn, rows, O);
   const char* th = "steps*batch*hidden";
   const char* to = "steps*batch*output";
@@ -269,8 +270,22 @@ GradientsResult Backward(const Model& model, const std::vector<double>& x,
   CheckSize(fn, "forward.hidden", forward.hidden.size(), rows_h, th);
   CheckSize(fn, "forward.pre_output", forward.pre_output.size(), rows_o, to);
   CheckSize(fn, "forward.output", forward.output.size(), rows_o, to);
-  CheckSize(fn, "target", target.size(), rows_o, to);
-  CheckOptionalSize(fn, "step_weights", step_weights.size(), T, "steps");
+  return seq;
+}
+
+// eq. 7.14–7.15 from the output errors e(t) = ∂L/∂ŷ(t) ([T][B][O]), with
+// ∂L/∂h(T−1) = final_hidden_gradient ([B][H], or empty for zeros) added to
+// dh(T−1).
+GradientsResult BackwardFromErrors(
+    const Model& model, const std::vector<double>& x,
+    const std::vector<double>& h0, const ForwardResult& forward,
+    const std::vector<double>& errors,
+    const std::vector<double>& final_hidden_gradient) {
+  const SequenceShape seq = forward.seq;
+  const size_t I = model.dims.input, H = model.dims.hidden,
+               O = model.dims.output;
+  const size_t T = seq.steps, B = seq.batch;
+  const size_t rows = T * B;
 
   GradientsResult g;
   g.W.assign(H * I, 0.0);
@@ -281,15 +296,12 @@ GradientsResult Backward(const Model& model, const std::vector<double>& x,
   g.x.assign(rows * I, 0.0);
   g.h0.assign(B * H, 0.0);
 
-  std::vector<double> e(O), dh(H), delta(H);
+  std::vector<double> dh(H), delta(H);
   for (size_t s = 0; s < B; ++s) {  // one sequence at a time
     // δ(t+1) = dh(t+1) ⊙ f'(ĥ(t+1)); zero beyond the last step.
     std::vector<double> delta_next(H, 0.0);
     for (size_t t = T; t-- > 0;) {  // reverse time, T−1 … 0
-      const double w = step_weights.empty() ? 1.0 : step_weights[t];
-      const double* pre_y = &forward.pre_output[At(seq, t, s, O)];
-      const double* y = &forward.output[At(seq, t, s, O)];
-      const double* yt = &target[At(seq, t, s, O)];
+      const double* e = &errors[At(seq, t, s, O)];
       const double* pre_h = &forward.pre_hidden[At(seq, t, s, H)];
       const double* h = &forward.hidden[At(seq, t, s, H)];
       const double* xt = &x[At(seq, t, s, I)];
@@ -302,18 +314,17 @@ GradientsResult Backward(const Model& model, const std::vector<double>& x,
         for (size_t j = 0; j < H; ++j) h_prev[j] = h0[s * H + j];
       }
 
-      // e(t) = w(t) (y(t) − Y(t)) ⊙ g'(ŷ(t)) = ∂L/∂ŷ(t).
-      for (size_t o = 0; o < O; ++o) {
-        e[o] =
-            w * (y[o] - yt[o]) * Derivative(model.output_activation, pre_y[o]);
-      }
       // eq. 7.14 and 7.15: dh(t) = grad_dense(t) + Uᵀ δ(t+1), where
-      // grad_dense(t) = Vᵀ e(t); at t = T−1 the carry δ(T) is zero.
+      // grad_dense(t) = Vᵀ e(t); at t = T−1 the carry δ(T) is zero and
+      // ∂L/∂h(T−1) from outside (if any) is added.
       for (size_t j = 0; j < H; ++j) {
         double sum = 0.0;
         for (size_t o = 0; o < O; ++o) sum += model.V[o * H + j] * e[o];
         for (size_t i = 0; i < H; ++i) {
           sum += model.U[i * H + j] * delta_next[i];
+        }
+        if (t == T - 1 && !final_hidden_gradient.empty()) {
+          sum += final_hidden_gradient[s * H + j];
         }
         dh[j] = sum;
       }
@@ -350,6 +361,52 @@ GradientsResult Backward(const Model& model, const std::vector<double>& x,
     }
   }
   return g;
+}
+
+}  // namespace
+
+GradientsResult Backward(const Model& model, const std::vector<double>& x,
+                         const std::vector<double>& h0,
+                         const ForwardResult& forward,
+                         const std::vector<double>& target,
+                         const std::vector<double>& step_weights) {
+  const char* fn = "Backward";
+  const SequenceShape seq = CheckBackwardArguments(fn, model, x, h0, forward);
+  const size_t O = model.dims.output;
+  CheckSize(fn, "target", target.size(), forward.output.size(),
+            "steps*batch*output");
+  CheckOptionalSize(fn, "step_weights", step_weights.size(), seq.steps,
+                    "steps");
+  // e(t) = w(t) (y(t) − Y(t)) ⊙ g'(ŷ(t)) = ∂L/∂ŷ(t).
+  std::vector<double> errors(forward.output.size());
+  for (size_t k = 0; k < errors.size(); ++k) {
+    const size_t t = k / (seq.batch * O);
+    const double w = step_weights.empty() ? 1.0 : step_weights[t];
+    errors[k] = w * (forward.output[k] - target[k]) *
+                Derivative(model.output_activation, forward.pre_output[k]);
+  }
+  return BackwardFromErrors(model, x, h0, forward, errors, {});
+}
+
+GradientsResult BackwardFromOutputGradient(
+    const Model& model, const std::vector<double>& x,
+    const std::vector<double>& h0, const ForwardResult& forward,
+    const std::vector<double>& output_gradient,
+    const std::vector<double>& final_hidden_gradient) {
+  const char* fn = "BackwardFromOutputGradient";
+  const SequenceShape seq = CheckBackwardArguments(fn, model, x, h0, forward);
+  CheckSize(fn, "output_gradient", output_gradient.size(),
+            forward.output.size(), "steps*batch*output");
+  CheckOptionalSize(fn, "final_hidden_gradient", final_hidden_gradient.size(),
+                    Mul(fn, seq.batch, model.dims.hidden), "batch*hidden");
+  // e(t) = ∂L/∂y(t) ⊙ g'(ŷ(t)) = ∂L/∂ŷ(t).
+  std::vector<double> errors(output_gradient.size());
+  for (size_t k = 0; k < errors.size(); ++k) {
+    errors[k] = output_gradient[k] *
+                Derivative(model.output_activation, forward.pre_output[k]);
+  }
+  return BackwardFromErrors(model, x, h0, forward, errors,
+                            final_hidden_gradient);
 }
 
 }  // namespace elman::reference

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "elman/error.h"
+#include "src/workspace_impl.h"
 
 namespace elman::internal {
 namespace {
@@ -88,6 +89,29 @@ void CheckSameDims(const char* function, const char* argument, const Dims& got,
   if (got == expected) return;
   throw Error(std::string(function) + ": " + argument + " has dims " +
               DimsText(got) + ", expected " + DimsText(expected));
+}
+
+SequenceShape CheckBackwardCall(const char* function, const Model& model,
+                                const Workspace& workspace,
+                                const BackwardOutputs& outputs) {
+  const Workspace::Impl& ws = workspace.impl();
+  const Dims dims = model.dims();
+  CheckSameDims(function, "workspace", ws.dims, dims);
+  if (ws.seq.steps == 0) {
+    Fail(function,
+         "the workspace holds no forward pass: call elman::Forward on it "
+         "first");
+  }
+  if (outputs.gradients == nullptr) {
+    Fail(function, "outputs.gradients is null");
+  }
+  CheckSameDims(function, "outputs.gradients", outputs.gradients->dims(), dims);
+  const SequenceShape seq = ws.seq;
+  CheckOptionalSize(function, "outputs.dx", outputs.dx.size(),
+                    seq.steps * seq.batch * dims.input, "steps*batch*input");
+  CheckOptionalSize(function, "outputs.dh0", outputs.dh0.size(),
+                    seq.batch * dims.hidden, "batch*hidden");
+  return seq;
 }
 
 }  // namespace elman::internal

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "elman/model.h"
+#include "elman/train.h"
 
 namespace elman::internal {
 
@@ -36,6 +37,15 @@ void CheckFinite(const char* function, const char* argument,
 /// Two parameter sets (model vs gradients, model vs workspace) agree.
 void CheckSameDims(const char* function, const char* argument, const Dims& got,
                    const Dims& expected);
+
+/// What every backward entry point (Backward, BackwardFromOutputGradient)
+/// checks before its own arguments: `workspace` has the model's dims and holds
+/// a forward pass, outputs.gradients is set and has the model's dims, and
+/// outputs.dx and outputs.dh0 are empty or sized for the stored sequence.
+/// Returns that sequence.
+SequenceShape CheckBackwardCall(const char* function, const Model& model,
+                                const Workspace& workspace,
+                                const BackwardOutputs& outputs);
 
 }  // namespace elman::internal
 

@@ -125,8 +125,9 @@ TEST(AllocationCounterTest, CountsAllocations) {
 class AllocationTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(AllocationTest);
 
-// Forward, Loss and Backward (with dx and dh0, with and without h0 and step
-// weights) at B = 1 and B = 3, T below the workspace's maximum too. The
+// Forward, Loss, Backward (with dx and dh0, with and without h0 and step
+// weights) and BackwardFromOutputGradient (with and without the final hidden
+// gradient) at B = 1 and B = 3, T below the workspace's maximum too. The
 // first calls on this target are counted as well: dispatch set-up must not
 // allocate either.
 TEST_P(AllocationTest, TrainingStepDoesNotAllocate) {
@@ -152,6 +153,8 @@ TEST_P(AllocationTest, TrainingStepDoesNotAllocate) {
         loss += Loss(y, target, {steps, batch}, dims.output, weights);
         Backward(model, target, {}, ws, {&grads, dx, dh0});
         Backward(model, target, weights, ws, {&grads});
+        BackwardFromOutputGradient(model, target, h0, ws, {&grads, dx, dh0});
+        BackwardFromOutputGradient(model, target, {}, ws, {&grads});
       }
       // A shorter sequence in the same workspace.
       const size_t short_steps = 4;

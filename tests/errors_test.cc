@@ -111,6 +111,28 @@ class TrainErrorsTest : public ::testing::Test {
                            std::span<const float> weights,
                            const BackwardOutputs& outputs,
                            const std::vector<std::string>& needles) {
+    ExpectBackwardCallError(
+        [&] { Backward(model_, target, weights, ws_, outputs); }, outputs,
+        needles);
+  }
+
+  // The same for BackwardFromOutputGradient.
+  void ExpectGradientError(std::span<const float> output_gradient,
+                           std::span<const float> final_hidden_gradient,
+                           const BackwardOutputs& outputs,
+                           const std::vector<std::string>& needles) {
+    ExpectBackwardCallError(
+        [&] {
+          BackwardFromOutputGradient(model_, output_gradient,
+                                     final_hidden_gradient, ws_, outputs);
+        },
+        outputs, needles);
+  }
+
+  // `call`, a backward pass writing to `outputs`, must throw and leave them.
+  void ExpectBackwardCallError(const std::function<void()>& call,
+                               const BackwardOutputs& outputs,
+                               const std::vector<std::string>& needles) {
     if (outputs.gradients) {
       std::vector<float> flat(outputs.gradients->size());
       FillSentinel(flat);
@@ -122,8 +144,7 @@ class TrainErrorsTest : public ::testing::Test {
     const std::vector<float> dh0_before(outputs.dh0.begin(), outputs.dh0.end());
     const std::vector<float> grads_before =
         outputs.gradients ? Flat(*outputs.gradients) : std::vector<float>{};
-    ExpectError([&] { Backward(model_, target, weights, ws_, outputs); },
-                needles);
+    ExpectError(call, needles);
     if (outputs.gradients) {
       EXPECT_TRUE(SameBytes(Flat(*outputs.gradients), grads_before))
           << "gradients were written";
@@ -267,6 +288,56 @@ TEST_F(TrainErrorsTest, BackwardRejectsWorkspaceOfOtherModel) {
   ExpectError(
       [&] { Backward(other, target_, {}, ws_, {&other_grads}); },
       {"elman::Backward", "workspace", "(I=3, H=5, O=2)", "(I=3, H=5, O=1)"});
+  ExpectSameState(before_, Observe(model_, ws_, target_));
+}
+
+TEST_F(TrainErrorsTest, BackwardFromOutputGradientRejectsBadArguments) {
+  constexpr const char* kName = "elman::BackwardFromOutputGradient";
+  const std::vector<float>& grad_y = target_;  // [T][B][O], any finite values
+  const std::vector<float> grad_h(kSeq.batch * dims_.hidden, 0.25f);
+  std::vector<float> short_grad_y(grad_y.begin(), grad_y.end() - 1);
+  ExpectGradientError(short_grad_y, grad_h, {&grads_, dx_, dh0_},
+                      {kName, "output_gradient has 11 floats",
+                       "expected steps*batch*output = 12"});
+  std::vector<float> short_grad_h(grad_h.begin(), grad_h.end() - 1);
+  ExpectGradientError(grad_y, short_grad_h, {&grads_, dx_, dh0_},
+                      {kName, "final_hidden_gradient has 9 floats",
+                       "expected batch*hidden = 10"});
+  std::vector<float> dx(dx_.size() - 1);
+  ExpectGradientError(grad_y, grad_h, {&grads_, dx, dh0_},
+                      {kName, "outputs.dx has 17 floats", "= 18"});
+  std::vector<float> dh0(dh0_.size() + 1);
+  ExpectGradientError(grad_y, grad_h, {&grads_, dx_, dh0},
+                      {kName, "outputs.dh0 has 11 floats", "= 10"});
+  ExpectGradientError(grad_y, grad_h, {nullptr, dx_, dh0_},
+                      {kName, "outputs.gradients is null"});
+  Gradients other({3, 5, 1});
+  ExpectGradientError(grad_y, grad_h, {&other},
+                      {kName, "outputs.gradients", "(I=3, H=5, O=1)"});
+  for (float bad : {kNaN, kInf, -kInf}) {
+    SCOPED_TRACE(bad);
+    std::vector<float> bad_y = grad_y;
+    bad_y[5] = bad;
+    ExpectGradientError(bad_y, grad_h, {&grads_, dx_, dh0_},
+                        {kName, "output_gradient[5]", "finite"});
+    std::vector<float> bad_h = grad_h;
+    bad_h[3] = bad;
+    ExpectGradientError(grad_y, bad_h, {&grads_, dx_, dh0_},
+                        {kName, "final_hidden_gradient[3]", "finite"});
+  }
+  // Another model's dims, and a workspace that holds no forward pass.
+  const Model other_model({{3, 5, 1}}, 1);
+  ExpectError(
+      [&] {
+        BackwardFromOutputGradient(other_model, grad_y, {}, ws_, {&other});
+      },
+      {kName, "workspace", "(I=3, H=5, O=2)", "(I=3, H=5, O=1)"});
+  Workspace fresh(dims_, 4, 2);
+  ExpectError(
+      [&] {
+        BackwardFromOutputGradient(model_, grad_y, grad_h, fresh, {&grads_});
+      },
+      {kName, "no forward pass"});
   ExpectSameState(before_, Observe(model_, ws_, target_));
 }
 

@@ -27,13 +27,8 @@ struct Case {
 };
 
 std::string Describe(const Case& c) {
-  return "I=" + std::to_string(c.dims.input) +
-         " H=" + std::to_string(c.dims.hidden) +
-         " O=" + std::to_string(c.dims.output) +
-         " T=" + std::to_string(c.seq.steps) +
-         " B=" + std::to_string(c.seq.batch) + " f=" + ActivationName(c.f) +
-         " g=" + ActivationName(c.g) + (c.with_h0 ? " h0" : "") +
-         (c.with_weights ? " weights" : "");
+  return test::DescribeCase(c.dims, c.seq, c.f, c.g) +
+         (c.with_h0 ? " h0" : "") + (c.with_weights ? " weights" : "");
 }
 
 // The bound elman_verify uses too (src/tools/verify_cases.h explains it).
@@ -80,15 +75,7 @@ void RunCase(const Case& c, uint64_t seed) {
   ExpectClose(ws.pre_hidden(), ref_forward.pre_hidden, tol, "pre_hidden");
   ExpectClose(ws.hidden(), ref_forward.hidden, tol, "hidden");
   ExpectClose(ws.pre_output(), ref_forward.pre_output, tol, "pre_output");
-  const double gradient_norm =
-      test::MaxAbsOf({&ref.W, &ref.U, &ref.b, &ref.V, &ref.c, &ref.x, &ref.h0});
-  ExpectClose(grads.W(), ref.W, tol, "dW", gradient_norm);
-  ExpectClose(grads.U(), ref.U, tol, "dU", gradient_norm);
-  ExpectClose(grads.b(), ref.b, tol, "db", gradient_norm);
-  ExpectClose(grads.V(), ref.V, tol, "dV", gradient_norm);
-  ExpectClose(grads.c(), ref.c, tol, "dc", gradient_norm);
-  if (c.with_dx) ExpectClose(dx, ref.x, tol, "dx", gradient_norm);
-  if (c.with_dh0) ExpectClose(dh0, ref.h0, tol, "dh0", gradient_norm);
+  test::ExpectGradientsClose(grads, dx, dh0, ref, tol);
 }
 
 class PassesTest : public hwy::TestWithParamTarget {};

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <random>
 #include <span>
@@ -145,10 +146,16 @@ const Quantity kQuantities[] = {
 // 1e-7·(1 + |L|) + 1e-7·|dL/dθ|, still some six orders of magnitude below the
 // O(0.01…1) change a dropped carry, a dropped grad_dense(t) or a missing t = 0
 // term causes in these problems.
-void ExpectMatchesFiniteDifferences(Problem p) {
+//
+// `loss_of` and `gradients_of` default to the squared-error loss and
+// Backward; BackwardFromOutputGradient is checked with another loss.
+void ExpectMatchesFiniteDifferences(
+    Problem p, const std::function<double(const Problem&)>& loss_of = LossOf,
+    const std::function<GradientsResult(const Problem&)>& gradients_of =
+        GradientsOf) {
   constexpr double kStep = 1e-6;
-  const GradientsResult grads = GradientsOf(p);
-  const double abs_tol = 1e-7 * (1.0 + std::abs(LossOf(p)));
+  const GradientsResult grads = gradients_of(p);
+  const double abs_tol = 1e-7 * (1.0 + std::abs(loss_of(p)));
   for (const Quantity& q : kQuantities) {
     std::vector<double>& values = q.of(p);
     const std::vector<double>& analytic = grads.*q.gradient;
@@ -156,9 +163,9 @@ void ExpectMatchesFiniteDifferences(Problem p) {
     for (size_t k = 0; k < values.size(); ++k) {
       const double original = values[k];
       values[k] = original + kStep;
-      const double plus = LossOf(p);
+      const double plus = loss_of(p);
       values[k] = original - kStep;
-      const double minus = LossOf(p);
+      const double minus = loss_of(p);
       values[k] = original;
       const double numeric = (plus - minus) / (2 * kStep);
       EXPECT_NEAR(analytic[k], numeric, abs_tol + 1e-7 * std::abs(numeric))
@@ -336,6 +343,17 @@ void ExpectVectorsNear(const std::vector<double>& a,
   }
 }
 
+void ExpectGradientsNear(const GradientsResult& got,
+                         const GradientsResult& want, double tol) {
+  ExpectVectorsNear(got.W, want.W, tol, "dW");
+  ExpectVectorsNear(got.U, want.U, tol, "dU");
+  ExpectVectorsNear(got.b, want.b, tol, "db");
+  ExpectVectorsNear(got.V, want.V, tol, "dV");
+  ExpectVectorsNear(got.c, want.c, tol, "dc");
+  ExpectVectorsNear(got.x, want.x, tol, "dx");
+  ExpectVectorsNear(got.h0, want.h0, tol, "dh0");
+}
+
 TEST(ReferenceManyToOne, LastStepMaskEqualsSeedLoop) {
   for (const auto& [f, g] :
        {std::pair{Activation::kTanh, Activation::kIdentity},
@@ -352,13 +370,7 @@ TEST(ReferenceManyToOne, LastStepMaskEqualsSeedLoop) {
       const GradientsResult want = ManyToOneByHand(p, r);
       // Same sums, possibly in another order: a few ulps of O(1) values.
       constexpr double kTol = 1e-12;
-      ExpectVectorsNear(got.W, want.W, kTol, "dW");
-      ExpectVectorsNear(got.U, want.U, kTol, "dU");
-      ExpectVectorsNear(got.b, want.b, kTol, "db");
-      ExpectVectorsNear(got.V, want.V, kTol, "dV");
-      ExpectVectorsNear(got.c, want.c, kTol, "dc");
-      ExpectVectorsNear(got.x, want.x, kTol, "dx");
-      ExpectVectorsNear(got.h0, want.h0, kTol, "dh0");
+      ExpectGradientsNear(got, want, kTol);
 
       // The loss is that of the last step alone.
       double last = 0.0;
@@ -378,6 +390,69 @@ TEST(ReferenceManyToOne, LastStepMaskEqualsSeedLoop) {
       }
     }
   }
+}
+
+// --- BackwardFromOutputGradient ---------------------------------------------
+
+// L = Σ G ⊙ y + Σ G_h ⊙ h(T−1) for fixed random G ([T][B][O]) and G_h
+// ([B][H]): a loss whose ∂L/∂y = G and ∂L/∂h(T−1) = G_h, so that
+// BackwardFromOutputGradient(G, G_h) must give its gradient. Every (f, g)
+// pair, with and without G_h, against finite differences.
+TEST(ReferenceOutputGradient, EveryGradientEntry) {
+  uint64_t seed = 300;
+  for (const Activation f : kAllActivations) {
+    for (const Activation g : kAllActivations) {
+      for (const auto& [steps, batch, with_final] :
+           {std::tuple{1u, 1u, true}, std::tuple{3u, 2u, true},
+            std::tuple{4u, 3u, false}}) {
+        SCOPED_TRACE(std::string(Name(f)) + "/" + Name(g) + " T=" +
+                     std::to_string(steps) + " B=" + std::to_string(batch));
+        const Problem p =
+            SmoothProblem({3, 5, 2}, f, g, steps, batch, ++seed, false);
+        std::mt19937_64 rng(seed);
+        const std::vector<double> grad_y =
+            Uniform(rng, p.target.size(), -1.0, 1.0);
+        const std::vector<double> grad_h =
+            with_final ? Uniform(rng, p.h0.size(), -1.0, 1.0)
+                       : std::vector<double>{};
+        const size_t last = (steps - 1) * batch * 5;  // h(T−1) in hidden
+        auto loss_of = [&](const Problem& q) {
+          const ForwardResult r = Forward(q.model, q.x, q.seq, q.h0);
+          double loss = 0.0;
+          for (size_t k = 0; k < grad_y.size(); ++k) {
+            loss += grad_y[k] * r.output[k];
+          }
+          for (size_t k = 0; k < grad_h.size(); ++k) {
+            loss += grad_h[k] * r.hidden[last + k];
+          }
+          return loss;
+        };
+        auto gradients_of = [&](const Problem& q) {
+          const ForwardResult r = Forward(q.model, q.x, q.seq, q.h0);
+          return BackwardFromOutputGradient(q.model, q.x, q.h0, r, grad_y,
+                                            grad_h);
+        };
+        ExpectMatchesFiniteDifferences(p, loss_of, gradients_of);
+      }
+    }
+  }
+}
+
+// With G = w(t)·(y − Y) and no G_h, the squared-error loss's gradients.
+TEST(ReferenceOutputGradient, SquaredErrorGradientIsBackward) {
+  const Problem p = RandomProblem({3, 5, 2}, Activation::kRelu,
+                                  Activation::kSigmoid, 4, 3, 77, true);
+  const ForwardResult r = Forward(p.model, p.x, p.seq, p.h0);
+  std::vector<double> grad_y(r.output.size());
+  for (size_t k = 0; k < grad_y.size(); ++k) {
+    grad_y[k] = p.weights[k / (3 * 2)] * (r.output[k] - p.target[k]);
+  }
+  const GradientsResult want =
+      Backward(p.model, p.x, p.h0, r, p.target, p.weights);
+  const GradientsResult got =
+      BackwardFromOutputGradient(p.model, p.x, p.h0, r, grad_y);
+  constexpr double kTol = 1e-12;
+  ExpectGradientsNear(got, want, kTol);
 }
 
 // --- DESIGN.md §5 bug catchers ----------------------------------------------
@@ -616,6 +691,23 @@ TEST(ReferenceErrors, BadInputsNameTheArgument) {
   bad = p.model;
   bad.W.clear();
   ExpectError([&] { Backward(bad, p.x, p.h0, r, p.target); }, {"model.W"});
+
+  // BackwardFromOutputGradient: its own two arguments, and the shared ones.
+  const std::vector<double>& grad_y = p.target;
+  ExpectError([&] { BackwardFromOutputGradient(p.model, p.x, p.h0, r, {0.5}); },
+              {"elman::reference::BackwardFromOutputGradient",
+               "output_gradient has 1 values", "steps*batch*output = 12"});
+  ExpectError(
+      [&] {
+        BackwardFromOutputGradient(p.model, p.x, p.h0, r, grad_y, {1.0, 2.0});
+      },
+      {"final_hidden_gradient has 2 values", "batch*hidden = 15"});
+  ExpectError(
+      [&] { BackwardFromOutputGradient(p.model, short_x, p.h0, r, grad_y); },
+      {"elman::reference::BackwardFromOutputGradient", "x has 17"});
+  ExpectError(
+      [&] { BackwardFromOutputGradient(p.model, p.x, p.h0, stale, grad_y); },
+      {"forward.pre_hidden"});
 }
 
 }  // namespace

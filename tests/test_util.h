@@ -72,6 +72,25 @@ inline void ExpectClose(std::span<const float> got,
   EXPECT_LE(RelativeError(got, want, std::max(scale, 1e-6)), tolerance) << what;
 }
 
+/// Every gradient of a pass against the reference's, each judged against
+/// the ∞-norm of the whole gradient (dW … dh0 together); dx and dh0 only
+/// when given (non-empty).
+inline void ExpectGradientsClose(const Gradients& grads,
+                                 std::span<const float> dx,
+                                 std::span<const float> dh0,
+                                 const reference::GradientsResult& ref,
+                                 double tolerance) {
+  const double scale =
+      MaxAbsOf({&ref.W, &ref.U, &ref.b, &ref.V, &ref.c, &ref.x, &ref.h0});
+  ExpectClose(grads.W(), ref.W, tolerance, "dW", scale);
+  ExpectClose(grads.U(), ref.U, tolerance, "dU", scale);
+  ExpectClose(grads.b(), ref.b, tolerance, "db", scale);
+  ExpectClose(grads.V(), ref.V, tolerance, "dV", scale);
+  ExpectClose(grads.c(), ref.c, tolerance, "dc", scale);
+  if (!dx.empty()) ExpectClose(dx, ref.x, tolerance, "dx", scale);
+  if (!dh0.empty()) ExpectClose(dh0, ref.h0, tolerance, "dh0", scale);
+}
+
 /// The five tensors back to back (Parameters::CopyTo), for comparing.
 inline std::vector<float> Flat(const Parameters& parameters) {
   std::vector<float> flat(parameters.size());
@@ -99,6 +118,16 @@ inline void ExpectError(const std::function<void()>& call,
   }
   ADD_FAILURE() << "did not throw; expected an error mentioning "
                 << needles.front();
+}
+
+/// "I=3 H=17 O=2 T=5 B=3 f=tanh g=identity", for SCOPED_TRACE.
+inline std::string DescribeCase(const Dims& dims, SequenceShape seq,
+                                Activation f, Activation g) {
+  return "I=" + std::to_string(dims.input) +
+         " H=" + std::to_string(dims.hidden) +
+         " O=" + std::to_string(dims.output) +
+         " T=" + std::to_string(seq.steps) + " B=" + std::to_string(seq.batch) +
+         " f=" + ActivationName(f) + " g=" + ActivationName(g);
 }
 
 inline constexpr Activation kAllActivations[] = {

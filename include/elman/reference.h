@@ -65,6 +65,16 @@ Backward(const Model& model, const std::vector<double>& x,
          const std::vector<double>& target,
          const std::vector<double>& step_weights = {});
 
+/// The same from the gradient of any loss (elman::BackwardFromOutputGradient):
+/// e(t) = output_gradient(t) ⊙ g'(ŷ(t)) with output_gradient = ∂L/∂y
+/// ([T][B][O]), and ∂L/∂h(T−1) = final_hidden_gradient ([B][H], or empty for
+/// zeros) added to dh(T−1).
+ELMAN_EXPORT GradientsResult BackwardFromOutputGradient(
+    const Model& model, const std::vector<double>& x,
+    const std::vector<double>& h0, const ForwardResult& forward,
+    const std::vector<double>& output_gradient,
+    const std::vector<double>& final_hidden_gradient = {});
+
 }  // namespace elman::reference
 
 #endif  // ELMAN_REFERENCE_H_

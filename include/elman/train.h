@@ -92,6 +92,22 @@ ELMAN_EXPORT void Backward(const Model& model, std::span<const float> target,
                            Workspace& workspace,
                            const BackwardOutputs& outputs);
 
+/// Backpropagation through time from the gradient of any loss, for use
+/// inside another framework's autograd (e.g. the PyTorch module in python/):
+/// given ∂L/∂y = output_gradient ([T][B][O]) and, optionally,
+/// ∂L/∂h(T−1) = final_hidden_gradient ([B][H]; empty for zeros, i.e. when the
+/// final hidden state is not used downstream), for the sequence of the last
+/// Forward on `workspace` with the same `model`:
+///   e(t) = output_gradient(t) ⊙ g'(ŷ(t)),
+///   dh(T−1) = Vᵀ e(T−1) + final_hidden_gradient,
+/// and the rest as in Backward (same outputs, overwritten). With
+/// output_gradient = w(t)·(y − Y) and no final_hidden_gradient it computes
+/// what Backward(model, Y, w, …) does. Both gradients must be finite.
+ELMAN_EXPORT void BackwardFromOutputGradient(
+    const Model& model, std::span<const float> output_gradient,
+    std::span<const float> final_hidden_gradient, Workspace& workspace,
+    const BackwardOutputs& outputs);
+
 }  // namespace elman
 
 #endif  // ELMAN_TRAIN_H_

@@ -1,5 +1,6 @@
-// api_fuzzer's operations on Workspace, Forward, Loss, Backward and Stream
-// (the contract is in api_session.h).
+// api_fuzzer's operations on Workspace, Forward, Loss, Backward (from a target
+// or, BackwardFromOutputGradient, from ∂L/∂y) and Stream (the contract is in
+// api_session.h).
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -158,15 +159,21 @@ void FuzzBackward(Session& session, FuzzedDataProvider& provider) {
     other.emplace(Dims{dims.input, dims.hidden + 1, dims.output});
     gradients = &*other;
   }
+  // Backward from a target Y, or BackwardFromOutputGradient from ∂L/∂y (in
+  // `target`'s place) and, in `step_weights`' place, ∂L/∂h(T−1).
+  const bool from_gradient = provider.ConsumeBool();
   const std::vector<float> target =
       FuzzBuffer(provider, FuzzSize(provider, rows * dims.output));
-  const std::vector<float> step_weights = OptionalBuffer(provider, seq.steps);
+  const size_t optional_size =
+      from_gradient ? seq.batch * dims.hidden : seq.steps;
+  const std::vector<float> step_weights =
+      OptionalBuffer(provider, optional_size);
   std::vector<float> dx = OptionalBuffer(provider, rows * dims.input);
   std::vector<float> dh0 = OptionalBuffer(provider, seq.batch * dims.hidden);
 
   const bool valid = seq.steps > 0 && which > 1 &&
                      target.size() == rows * dims.output &&
-                     OptionalSizeOk(step_weights.size(), seq.steps) &&
+                     OptionalSizeOk(step_weights.size(), optional_size) &&
                      OptionalSizeOk(dx.size(), rows * dims.input) &&
                      OptionalSizeOk(dh0.size(), seq.batch * dims.hidden) &&
                      AllFinite(target) && AllFinite(step_weights);
@@ -180,8 +187,13 @@ void FuzzBackward(Session& session, FuzzedDataProvider& provider) {
     return now;
   };
   const bool threw = ThrowsError([&] {
-    Backward(session.model, target, step_weights, workspace,
-             {.gradients = gradients, .dx = dx, .dh0 = dh0});
+    const BackwardOutputs outputs{.gradients = gradients, .dx = dx, .dh0 = dh0};
+    if (from_gradient) {
+      BackwardFromOutputGradient(session.model, target, step_weights, workspace,
+                                 outputs);
+    } else {
+      Backward(session.model, target, step_weights, workspace, outputs);
+    }
   });
   Require(threw == !valid);
   if (threw) {
@@ -194,7 +206,9 @@ void FuzzBackward(Session& session, FuzzedDataProvider& provider) {
       Larger(session.forward.weights, Magnitudes(session.model.parameters()));
   const BackwardBound bound = BoundBackward(
       session.config(), weights, session.forward.bound, session.forward.x_max,
-      MaxAbs(target), step_weights.empty() ? 1.0 : MaxAbs(step_weights), seq);
+      MaxAbs(target),
+      from_gradient || step_weights.empty() ? 1.0 : MaxAbs(step_weights), seq,
+      from_gradient ? MaxAbs(step_weights) : 0.0);
   if (session.forward.bound.Finite() && bound.Finite()) {
     Require(FiniteParameters(*gradients) && AllFinite(dx) && AllFinite(dh0));
   }

@@ -121,7 +121,8 @@ inline BackwardBound BoundBackward(const Config& config,
                                    const WeightMagnitudes& weights,
                                    const ForwardBound& forward, double x_max,
                                    double target_max, double step_weight_max,
-                                   SequenceShape seq) {
+                                   SequenceShape seq,
+                                   double final_hidden_gradient_max = 0) {
   const double hidden = static_cast<double>(config.dims.hidden);
   const double out = static_cast<double>(config.dims.output);
   const double rows = static_cast<double>(seq.steps * seq.batch);
@@ -132,7 +133,9 @@ inline BackwardBound BoundBackward(const Config& config,
   const double dense = out * weights.v * error;
   // dh(t) = grad_dense(t) + Uᵀ δ(t+1), δ = dh ⊙ f', eq. 7.15.
   const double f_prime = DerivativeBound(config.hidden_activation);
-  double delta = dense * f_prime;
+  // dh(T−1) = grad_dense(T−1) + ∂L/∂h(T−1) from outside
+  // (BackwardFromOutputGradient; 0 for Backward).
+  double delta = (dense + final_hidden_gradient_max) * f_prime;
   double delta_max = delta;
   for (size_t t = 1; t < seq.steps; ++t) {
     delta = (dense + hidden * weights.u * delta) * f_prime;

@@ -40,6 +40,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.pre_output = ws->pre_output.data();
   sequence.y = y;
   sequence.pack = ws->gemm_pack.data();
+  sequence.team = ws->team();
   ForwardSequence(sequence);
 }
 

@@ -1,0 +1,143 @@
+// The products of the passes on a Team's threads (src/thread_pool.h), cut as
+// issue 10 and DESIGN.md §3 suggest:
+//   - a product over all steps (X·Wᵀ, H·Vᵀ, E·V, the weight gradients,
+//     Δ·W) into parts by rows or by columns of its result (TeamGemm): one
+//     fork and join;
+//   - the recurrence (eq. 7.10) and the carry (eq. 7.15) by sequences when
+//     B is large enough, each part running its own rows through every step
+//     with no synchronisation; otherwise (B = 1) by columns of the result,
+//     i.e. by rows of U for h(t−1)·Uᵀ and by columns of U for δ(t+1)·U, each
+//     thread streaming its own part of U from its own cache, with one
+//     barrier per step (TeamRecurrence).
+// The cuts follow the kernel's tiles (src/kernels/gemm-inl.h): the results
+// are bit for bit those of one thread, for any number of threads. A product
+// too small to pay for the synchronisation is not cut.
+#if defined(ELMAN_SRC_PARALLEL_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ELMAN_SRC_PARALLEL_GEMM_INL_H_
+#undef ELMAN_SRC_PARALLEL_GEMM_INL_H_
+#else
+#define ELMAN_SRC_PARALLEL_GEMM_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+
+#include "hwy/highway.h"
+#include "src/kernels/gemm-inl.h"
+#include "src/thread_pool.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+
+/// A product is cut only into parts of at least this many flops: a fork and
+/// join of the pool costs about 1 µs on Zen 5 (elman_bench_threads), 2^18
+/// flops about 2 µs of the kernel.
+inline constexpr double kMinFlopsPerPart = 1 << 18;
+/// A recurrence cut by columns synchronises at every step: it is cut only
+/// when each part's share of one step is at least this many flops.
+inline constexpr double kMinFlopsPerPartStep = 1 << 16;
+
+/// How many parts `flops` of work is worth on the team: at most size(), at
+/// least one, each part at least `min_flops_per_part` (times the pool's
+/// min_work_scale).
+HWY_INLINE size_t PartsWorth(const internal::Team& team, double flops,
+                             double min_flops_per_part) {
+  if (team.pool == nullptr) return 1;
+  const double least = min_flops_per_part * team.pool->min_work_scale;
+  if (least <= 0.0) return team.size();
+  const double parts = flops / least;
+  return parts < 2.0 ? 1 : std::min(team.size(), static_cast<size_t>(parts));
+}
+
+HWY_INLINE double GemmFlops(const GemmArgs& args) {
+  return 2.0 * static_cast<double>(args.m) * static_cast<double>(args.n) *
+         static_cast<double>(args.k);
+}
+
+/// `args` as `part` runs it: with that part's own pack scratch.
+HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
+                                 const internal::Part& part) {
+  if (args.pack != nullptr && part.count() > 1) {
+    args.pack = team.PackOf(part.index());
+  }
+  return args;
+}
+
+/// Gemm(args) on the team: by rows where every part gets its own rows (A
+/// and C disjoint), else by columns.
+HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
+  const size_t wanted = PartsWorth(team, GemmFlops(args), kMinFlopsPerPart);
+  const size_t row_parts = wanted > 1 ? GemmRowParts(args, wanted) : 1;
+  const size_t column_parts =
+      row_parts < wanted ? GemmColumnParts(args, wanted) : 1;
+  const bool by_rows = row_parts >= column_parts;
+  const size_t parts = by_rows ? row_parts : column_parts;
+  if (parts <= 1) {
+    Gemm(args);
+    return;
+  }
+  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const size_t index = part.index(), count = part.count();
+    Gemm(WithPartPack(by_rows ? GemmRowPart(args, index, count)
+                              : GemmColumnPart(args, index, count),
+                      team, part));
+  });
+}
+
+/// A recurrence on the team: `head` (if not null), then GemmSequence(first,
+/// steps), each product reading what the one before wrote (h(t−1) → ĥ(t),
+/// δ(t+1) → δ(t)). Cut by rows (sequences: no synchronisation) when that
+/// gives as many parts as columns would, else by columns with a barrier
+/// between products.
+HWY_INLINE void TeamRecurrence(const internal::Team& team, const GemmArgs* head,
+                               const GemmArgs& first, const GemmSteps& steps) {
+  const double step_flops = GemmFlops(first);
+  const size_t wanted_rows = PartsWorth(
+      team, step_flops * static_cast<double>(steps.count), kMinFlopsPerPart);
+  const size_t row_parts =
+      wanted_rows > 1 ? GemmRowParts(first, wanted_rows) : 1;
+  const size_t wanted_columns =
+      PartsWorth(team, step_flops, kMinFlopsPerPartStep);
+  const size_t column_parts =
+      wanted_columns > 1 ? GemmColumnParts(first, wanted_columns) : 1;
+  if (row_parts <= 1 && column_parts <= 1) {
+    if (head != nullptr) Gemm(*head);
+    if (steps.count > 0) GemmSequence(first, steps);
+    return;
+  }
+  if (row_parts >= column_parts) {
+    internal::RunParts(
+        team, row_parts, [&](const internal::Part& part) HWY_ATTR {
+          const size_t index = part.index(), count = part.count();
+          if (head != nullptr) {
+            Gemm(WithPartPack(GemmRowPart(*head, index, count), team, part));
+          }
+          if (steps.count > 0) {
+            GemmSequence(
+                WithPartPack(GemmRowPart(first, index, count), team, part),
+                steps);
+          }
+        });
+    return;
+  }
+  internal::RunParts(
+      team, column_parts, [&](const internal::Part& part) HWY_ATTR {
+        const size_t index = part.index(), count = part.count();
+        if (head != nullptr) {
+          Gemm(WithPartPack(GemmColumnPart(*head, index, count), team, part));
+        }
+        GemmArgs product =
+            WithPartPack(GemmColumnPart(first, index, count), team, part);
+        for (size_t step = 0; step < steps.count; ++step) {
+          // The next product reads every column of the last one's output.
+          if (step > 0 || head != nullptr) part.Sync();
+          if (step > 0) MoveBySteps(product, steps);
+          Gemm(product);
+        }
+      });
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // ELMAN_SRC_PARALLEL_GEMM_INL_H_

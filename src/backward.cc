@@ -146,7 +146,7 @@ HWY_INLINE void TeamColumnSums(const internal::Team& team, const float* matrix,
   const size_t vectors = (cols + lanes - 1) / lanes;
   const size_t parts = std::min(
       vectors,
-      PartsWorth(team, static_cast<double>(rows * cols), kMinElementsPerPart));
+      team.PartsFor(static_cast<double>(rows * cols), kMinElementsPerPart));
   internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
     const internal::Range mine = part.Share(vectors);
     const size_t begin = mine.begin * lanes;
@@ -174,8 +174,7 @@ void BackwardPass(const Model* model, const float* target,
 
   // e(t), with the step's loss weight (0 drops the step: many-to-one).
   // Unweighted, each part's steps at once.
-  const size_t error_parts = PartsWorth(
-      team, static_cast<double>(rows * dims.output), kMinElementsPerPart);
+  const size_t error_parts = team.PartsFor(static_cast<double>(rows * dims.output), kMinElementsPerPart);
   internal::RunParts(
       team, error_parts, [&](const internal::Part& part) HWY_ATTR {
         const internal::Range mine = part.Share(steps);

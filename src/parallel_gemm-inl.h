@@ -37,18 +37,6 @@ inline constexpr double kMinFlopsPerPart = 1 << 18;
 /// when each part's share of one step is at least this many flops.
 inline constexpr double kMinFlopsPerPartStep = 1 << 16;
 
-/// How many parts `flops` of work is worth on the team: at most size(), at
-/// least one, each part at least `min_flops_per_part` (times the pool's
-/// min_work_scale).
-HWY_INLINE size_t PartsWorth(const internal::Team& team, double flops,
-                             double min_flops_per_part) {
-  if (team.pool == nullptr) return 1;
-  const double least = min_flops_per_part * team.pool->min_work_scale;
-  if (least <= 0.0) return team.size();
-  const double parts = flops / least;
-  return parts < 2.0 ? 1 : std::min(team.size(), static_cast<size_t>(parts));
-}
-
 HWY_INLINE double GemmFlops(const GemmArgs& args) {
   return 2.0 * static_cast<double>(args.m) * static_cast<double>(args.n) *
          static_cast<double>(args.k);
@@ -66,7 +54,7 @@ HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
 /// Gemm(args) on the team: by rows where every part gets its own rows (A
 /// and C disjoint), else by columns.
 HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
-  const size_t wanted = PartsWorth(team, GemmFlops(args), kMinFlopsPerPart);
+  const size_t wanted = team.PartsFor(GemmFlops(args), kMinFlopsPerPart);
   const size_t row_parts = wanted > 1 ? GemmRowParts(args, wanted) : 1;
   const size_t column_parts =
       row_parts < wanted ? GemmColumnParts(args, wanted) : 1;
@@ -92,12 +80,11 @@ HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
 HWY_INLINE void TeamRecurrence(const internal::Team& team, const GemmArgs* head,
                                const GemmArgs& first, const GemmSteps& steps) {
   const double step_flops = GemmFlops(first);
-  const size_t wanted_rows = PartsWorth(
-      team, step_flops * static_cast<double>(steps.count), kMinFlopsPerPart);
+  const size_t wanted_rows = team.PartsFor(step_flops * static_cast<double>(steps.count), kMinFlopsPerPart);
   const size_t row_parts =
       wanted_rows > 1 ? GemmRowParts(first, wanted_rows) : 1;
   const size_t wanted_columns =
-      PartsWorth(team, step_flops, kMinFlopsPerPartStep);
+      team.PartsFor(step_flops, kMinFlopsPerPartStep);
   const size_t column_parts =
       wanted_columns > 1 ? GemmColumnParts(first, wanted_columns) : 1;
   if (row_parts <= 1 && column_parts <= 1) {

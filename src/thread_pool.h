@@ -11,6 +11,7 @@
 #ifndef ELMAN_SRC_THREAD_POOL_H_
 #define ELMAN_SRC_THREAD_POOL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -140,6 +141,17 @@ struct Team {
 
   size_t size() const { return pool != nullptr ? pool->size() : 1; }
   float* PackOf(size_t part) const { return pack + part * pack_stride; }
+
+  /// How many parts `work` is worth: at most size(), at least one, each at
+  /// least `min_work_per_part` (times the pool's min_work_scale; with a
+  /// scale of 0, size()).
+  size_t PartsFor(double work, double min_work_per_part) const {
+    if (pool == nullptr) return 1;
+    const double least = min_work_per_part * pool->min_work_scale;
+    if (least <= 0.0) return pool->size();
+    const double parts = work / least;
+    return parts < 2.0 ? 1 : std::min(pool->size(), static_cast<size_t>(parts));
+  }
 };
 
 /// Runs run(part) for `parts` parts on the team (see ThreadPool::Impl::Run);

@@ -155,6 +155,31 @@ HWY_INLINE void TeamColumnSums(const internal::Team& team, const float* matrix,
   });
 }
 
+// e(t) = w(t) (y(t) − Y(t)) ⊙ g'(ŷ(t)) for every step (`step_size` floats
+// each), the steps shared out among the team's threads; unweighted, each
+// thread's steps in one call.
+HWY_INLINE void TeamOutputError(const internal::Team& team, Activation g,
+                                const float* pre_output, const float* target,
+                                const float* step_weights, size_t steps,
+                                size_t step_size, float* errors) {
+  const size_t parts = team.PartsFor(static_cast<double>(steps * step_size),
+                                     kMinElementsPerPart);
+  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const internal::Range mine = part.Share(steps);
+    const size_t offset = mine.begin * step_size;
+    if (step_weights == nullptr) {
+      OutputError(g, pre_output + offset, target + offset, 1.0f,
+                  errors + offset, (mine.end - mine.begin) * step_size);
+      return;
+    }
+    for (size_t t = mine.begin; t < mine.end; ++t) {
+      const size_t at = t * step_size;
+      OutputError(g, pre_output + at, target + at, step_weights[t], errors + at,
+                  step_size);
+    }
+  });
+}
+
 void BackwardPass(const Model* model, const float* target,
                   const float* step_weights, Workspace::Impl* ws,
                   Gradients* grads, float* dx, float* dh0) {
@@ -173,25 +198,8 @@ void BackwardPass(const Model* model, const float* target,
   const internal::Team team = ws->team();
 
   // e(t), with the step's loss weight (0 drops the step: many-to-one).
-  // Unweighted, each part's steps at once.
-  const size_t error_parts = team.PartsFor(static_cast<double>(rows * dims.output), kMinElementsPerPart);
-  internal::RunParts(
-      team, error_parts, [&](const internal::Part& part) HWY_ATTR {
-        const internal::Range mine = part.Share(steps);
-        const size_t offset = mine.begin * out_block;
-        if (step_weights == nullptr) {
-          OutputError(model->output_activation(),
-                      ws->pre_output.data() + offset, target + offset, 1.0f,
-                      errors + offset, (mine.end - mine.begin) * out_block);
-          return;
-        }
-        for (size_t t = mine.begin; t < mine.end; ++t) {
-          OutputError(model->output_activation(),
-                      ws->pre_output.data() + t * out_block,
-                      target + t * out_block, step_weights[t],
-                      errors + t * out_block, out_block);
-        }
-      });
+  TeamOutputError(team, model->output_activation(), ws->pre_output.data(),
+                  target, step_weights, steps, out_block, errors);
   // Δ = δ(t) for every step: the reverse-time loop, eq. 7.14–7.15.
   const float* v = params.V().data();
   const float* u = params.U().data();

@@ -71,9 +71,9 @@ void TransposeShare(const internal::Part& part, const float* src, size_t rows,
   const size_t strips =
       (rows + internal::kTransposeStrip - 1) / internal::kTransposeStrip;
   const internal::Range mine = part.Share(strips);
-  internal::TransposeRows(
-      src, rows, cols, dst, mine.begin * internal::kTransposeStrip,
-      std::min(rows, mine.end * internal::kTransposeStrip));
+  internal::TransposeRows(src, rows, cols, dst,
+                          mine.begin * internal::kTransposeStrip,
+                          std::min(rows, mine.end * internal::kTransposeStrip));
 }
 
 }  // namespace
@@ -113,23 +113,22 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   // any) its share of the rows: at H = 512, B = 1 they are 8 % of a
   // training step on one thread.
   const internal::Team team = ws.team();
-  const double floats =
-      static_cast<double>(x.size() + dims.hidden * (dims.input + dims.hidden +
-                                                    dims.output));
-  internal::RunParts(
-      team, team.PartsFor(floats, kMinCopyFloatsPerPart),
-      [&](const internal::Part& part) {
-        const internal::Range x_rows = part.Share(rows);
-        std::copy(x.begin() + x_rows.begin * dims.input,
-                  x.begin() + x_rows.end * dims.input,
-                  ws.x.data() + x_rows.begin * dims.input);
-        TransposeShare(part, params.W().data(), dims.hidden, dims.input,
-                       ws.w_transposed.data());
-        TransposeShare(part, params.U().data(), dims.hidden, dims.hidden,
-                       ws.u_transposed.data());
-        TransposeShare(part, params.V().data(), dims.output, dims.hidden,
-                       ws.v_transposed.data());
-      });
+  const double floats = static_cast<double>(
+      x.size() + dims.hidden * (dims.input + dims.hidden + dims.output));
+  const auto copy_share = [&](const internal::Part& part) {
+    const internal::Range x_rows = part.Share(rows);
+    std::copy(x.begin() + x_rows.begin * dims.input,
+              x.begin() + x_rows.end * dims.input,
+              ws.x.data() + x_rows.begin * dims.input);
+    TransposeShare(part, params.W().data(), dims.hidden, dims.input,
+                   ws.w_transposed.data());
+    TransposeShare(part, params.U().data(), dims.hidden, dims.hidden,
+                   ws.u_transposed.data());
+    TransposeShare(part, params.V().data(), dims.output, dims.hidden,
+                   ws.v_transposed.data());
+  };
+  internal::RunParts(team, team.PartsFor(floats, kMinCopyFloatsPerPart),
+                     copy_share);
   ELMAN_DISPATCH(ForwardPass)(&model, &ws, y.data());
 }
 

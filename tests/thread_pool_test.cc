@@ -96,7 +96,7 @@ void CheckBarrier(ThreadPool& pool, int rounds) {
 TEST(ThreadPoolTest, BarrierOrdersEveryPartsWrites) {
   for (size_t threads : {2u, 3u, 4u}) {
     ThreadPool pool(threads);
-    CheckBarrier(pool, 2000);
+    CheckBarrier(pool, 500);
   }
 }
 

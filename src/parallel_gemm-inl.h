@@ -30,9 +30,10 @@ HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
 /// A product is cut only into parts of at least this many flops: a fork and
-/// join of the pool costs about 1 µs on Zen 5 (elman_bench_threads), 2^18
-/// flops about 2 µs of the kernel.
-inline constexpr double kMinFlopsPerPart = 1 << 18;
+/// join of the pool costs about 1 µs on Zen 5 (elman_bench_threads), 2^19
+/// flops about 4 µs of the kernel. Nothing of a model with H ≤ 64 and B = 1
+/// is cut (its largest product, dU at T = 100, is 2^19.6 flops).
+inline constexpr double kMinFlopsPerPart = 1 << 19;
 /// A recurrence cut by columns synchronises at every step: it is cut only
 /// when each part's share of one step is at least this many flops.
 inline constexpr double kMinFlopsPerPartStep = 1 << 16;
@@ -80,11 +81,11 @@ HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
 HWY_INLINE void TeamRecurrence(const internal::Team& team, const GemmArgs* head,
                                const GemmArgs& first, const GemmSteps& steps) {
   const double step_flops = GemmFlops(first);
-  const size_t wanted_rows = team.PartsFor(step_flops * static_cast<double>(steps.count), kMinFlopsPerPart);
+  const size_t wanted_rows = team.PartsFor(
+      step_flops * static_cast<double>(steps.count), kMinFlopsPerPart);
   const size_t row_parts =
       wanted_rows > 1 ? GemmRowParts(first, wanted_rows) : 1;
-  const size_t wanted_columns =
-      team.PartsFor(step_flops, kMinFlopsPerPartStep);
+  const size_t wanted_columns = team.PartsFor(step_flops, kMinFlopsPerPartStep);
   const size_t column_parts =
       wanted_columns > 1 ? GemmColumnParts(first, wanted_columns) : 1;
   if (row_parts <= 1 && column_parts <= 1) {

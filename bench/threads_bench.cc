@@ -9,6 +9,9 @@
 //   BM_ForkJoin/<runtime>/threads:N  one whole job of N empty parts: start
 //                                    the workers, wait for them (each split
 //                                    product pays this once)
+//   BM_ForkJoin/elman_asleep/...     the same with no spin: every job wakes
+//                                    sleeping workers, as after a pause
+//                                    longer than the pool's spin time
 //
 // Wall-clock time (several threads). With N above the core count
 // (oversubscribed), a barrier costs scheduler time slices: shown, not a
@@ -16,6 +19,7 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -48,9 +52,9 @@ void BarrierPool(benchmark::State& state) {
   SetPerSync(state, kBarriersPerJob);
 }
 
-void ForkJoinPool(benchmark::State& state) {
+void ForkJoin(benchmark::State& state, std::chrono::microseconds spin) {
   const auto threads = static_cast<size_t>(state.range(0));
-  ThreadPool pool(threads);
+  ThreadPool pool(threads, spin);
   const internal::Team team{&pool.impl(), nullptr, 0};
   int64_t parts_run = 0;
   for (auto _ : state) {
@@ -60,6 +64,14 @@ void ForkJoinPool(benchmark::State& state) {
   }
   benchmark::DoNotOptimize(parts_run);
   SetPerSync(state, 1);
+}
+
+void ForkJoinPool(benchmark::State& state) {
+  ForkJoin(state, ThreadPool::kDefaultSpin);
+}
+
+void ForkJoinPoolAsleep(benchmark::State& state) {
+  ForkJoin(state, std::chrono::microseconds(0));
 }
 
 void BarrierOpenMp(benchmark::State& state) {
@@ -108,6 +120,7 @@ int main(int argc, char** argv) {
   Register("BM_Barrier/elman", BarrierPool);
   Register("BM_Barrier/openmp", BarrierOpenMp);
   Register("BM_ForkJoin/elman", ForkJoinPool);
+  Register("BM_ForkJoin/elman_asleep", ForkJoinPoolAsleep);
   Register("BM_ForkJoin/openmp", ForkJoinOpenMp);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

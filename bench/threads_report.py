@@ -163,7 +163,9 @@ def sync_table(results):
         if threads == "1":
             continue
         what = "barrier" if parts[0] == "BM_Barrier" else "fork and join"
-        runtime = "elman's pool" if parts[1] == "elman" else "OpenMP (libgomp)"
+        runtime = {"elman": "elman's pool",
+                   "elman_asleep": "elman's pool, workers asleep (no spin)",
+                   "openmp": "OpenMP (libgomp)"}.get(parts[1], parts[1])
         rows.append([f"{what}, {threads} threads", runtime,
                      cell(summary.get("ns_per_sync"))])
     return markdown(["synchronisation", "runtime", "ns"], rows, 2)

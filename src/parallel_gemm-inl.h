@@ -29,19 +29,30 @@
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
-/// A product is cut only into parts of at least this many flops: a fork and
+/// A product's work, in flops at the rate of the large products: its flops,
+/// or, for a product of few rows, what streaming B costs. A single-row
+/// product (the recurrence at B = 1, a streaming step) uses each element of
+/// B for one FMA and runs at memory speed: 1×512×512 at 40 GFLOP/s against
+/// 165 for the large products (README, GEMM kernel alone), i.e. about 8
+/// flops' time per element of B.
+inline constexpr double kWorkPerElementOfB = 8.0;
+HWY_INLINE double GemmWork(const GemmArgs& args) {
+  const double b_elements =
+      static_cast<double>(args.n) * static_cast<double>(args.k);
+  return std::max(2.0 * static_cast<double>(args.m) * b_elements,
+                  kWorkPerElementOfB * b_elements);
+}
+
+/// A product is cut only into parts of at least this much work: a fork and
 /// join of the pool costs about 1 µs on Zen 5 (elman_bench_threads), 2^19
 /// flops about 4 µs of the kernel. Nothing of a model with H ≤ 64 and B = 1
 /// is cut (its largest product, dU at T = 100, is 2^19.6 flops).
-inline constexpr double kMinFlopsPerPart = 1 << 19;
+inline constexpr double kMinWorkPerPart = 1 << 19;
 /// A recurrence cut by columns synchronises at every step: it is cut only
-/// when each part's share of one step is at least this many flops.
-inline constexpr double kMinFlopsPerPartStep = 1 << 16;
-
-HWY_INLINE double GemmFlops(const GemmArgs& args) {
-  return 2.0 * static_cast<double>(args.m) * static_cast<double>(args.n) *
-         static_cast<double>(args.k);
-}
+/// when each part's share of one step is at least this much work (at B = 1:
+/// H ≥ 256; H = 128, 0.5 µs a step on one thread, would gain less than a
+/// barrier costs).
+inline constexpr double kMinWorkPerPartStep = 1 << 17;
 
 /// `args` as `part` runs it: with that part's own pack scratch.
 HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
@@ -55,7 +66,7 @@ HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
 /// Gemm(args) on the team: by rows where every part gets its own rows (A
 /// and C disjoint), else by columns.
 HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
-  const size_t wanted = team.PartsFor(GemmFlops(args), kMinFlopsPerPart);
+  const size_t wanted = team.PartsFor(GemmWork(args), kMinWorkPerPart);
   const size_t row_parts = wanted > 1 ? GemmRowParts(args, wanted) : 1;
   const size_t column_parts =
       row_parts < wanted ? GemmColumnParts(args, wanted) : 1;
@@ -80,12 +91,12 @@ HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
 /// between products.
 HWY_INLINE void TeamRecurrence(const internal::Team& team, const GemmArgs* head,
                                const GemmArgs& first, const GemmSteps& steps) {
-  const double step_flops = GemmFlops(first);
+  const double step_work = GemmWork(first);
   const size_t wanted_rows = team.PartsFor(
-      step_flops * static_cast<double>(steps.count), kMinFlopsPerPart);
+      step_work * static_cast<double>(steps.count), kMinWorkPerPart);
   const size_t row_parts =
       wanted_rows > 1 ? GemmRowParts(first, wanted_rows) : 1;
-  const size_t wanted_columns = team.PartsFor(step_flops, kMinFlopsPerPartStep);
+  const size_t wanted_columns = team.PartsFor(step_work, kMinWorkPerPartStep);
   const size_t column_parts =
       wanted_columns > 1 ? GemmColumnParts(first, wanted_columns) : 1;
   if (row_parts <= 1 && column_parts <= 1) {

@@ -42,6 +42,11 @@ bool MoreThreadsThanHardware(size_t threads) {
 // much as a few dozen polls).
 constexpr uint32_t kPollsPerClockRead = 64;
 
+// The least a thread's adaptive spin time falls to: long enough for the
+// waits inside a pass (a barrier's partner is rarely more than this late
+// when both have a core), short against a sleep's wake-up.
+constexpr std::chrono::nanoseconds kMinSpin = std::chrono::microseconds(2);
+
 }  // namespace
 
 ThreadPool::Impl::Impl(size_t threads, std::chrono::microseconds spin)
@@ -49,6 +54,9 @@ ThreadPool::Impl::Impl(size_t threads, std::chrono::microseconds spin)
       spin_(spin),
       oversubscribed_(MoreThreadsThanHardware(threads)),
       slots_(std::make_unique<Slot[]>(threads)) {
+  for (size_t thread = 0; thread < threads; ++thread) {
+    slots_[thread].spin_ns.store(spin_.count(), std::memory_order_relaxed);
+  }
   workers_.reserve(threads - 1);
   try {
     for (size_t worker = 1; worker < threads; ++worker) {
@@ -74,8 +82,11 @@ void ThreadPool::Impl::Stop() noexcept {
 }
 
 void ThreadPool::Impl::WaitWhile(const std::atomic<uint32_t>& word,
-                                 uint32_t value) const noexcept {
+                                 uint32_t value, Slot& slot) const noexcept {
   if (word.load(std::memory_order_acquire) != value) return;
+  // Only this thread writes its spin time: relaxed is enough.
+  const std::chrono::nanoseconds spin(
+      slot.spin_ns.load(std::memory_order_relaxed));
   const auto start = std::chrono::steady_clock::now();
   for (uint32_t polls = 1;; ++polls) {
     if (oversubscribed_) {
@@ -83,12 +94,20 @@ void ThreadPool::Impl::WaitWhile(const std::atomic<uint32_t>& word,
     } else {
       Pause();
     }
-    if (word.load(std::memory_order_acquire) != value) return;
+    if (word.load(std::memory_order_acquire) != value) {
+      if (spin < spin_) {
+        slot.spin_ns.store(std::min(spin_, 2 * spin).count(),
+                           std::memory_order_relaxed);
+      }
+      return;
+    }
     if (polls % kPollsPerClockRead == 0 &&
-        std::chrono::steady_clock::now() - start > spin_) {
+        std::chrono::steady_clock::now() - start > spin) {
       break;
     }
   }
+  slot.spin_ns.store(std::max(std::min(kMinSpin, spin_), spin / 2).count(),
+                     std::memory_order_relaxed);
   // Sleeps in the kernel until notified (and rechecks: wait may return
   // spuriously).
   while (word.load(std::memory_order_acquire) == value) {
@@ -100,7 +119,7 @@ void ThreadPool::Impl::Work(size_t worker) noexcept {
   Slot& slot = slots_[worker];
   uint32_t seen = 0;
   for (;;) {
-    WaitWhile(slot.job, seen);
+    WaitWhile(slot.job, seen, slot);
     seen = slot.job.load(std::memory_order_acquire);
     if (stopping_) return;
     task_(context_, internal::Part(this, worker, parts_));
@@ -128,12 +147,12 @@ void ThreadPool::Impl::Run(size_t parts, internal::Task task,
   }
   task(context, internal::Part(this, 0, parts));
   for (uint32_t left; (left = running_.load(std::memory_order_acquire)) != 0;) {
-    WaitWhile(running_, left);
+    WaitWhile(running_, left, slots_[0]);
   }
   busy_.store(false, std::memory_order_release);
 }
 
-void ThreadPool::Impl::Barrier() noexcept {
+void ThreadPool::Impl::Barrier(size_t part) noexcept {
   // No part can bump the round before this one has arrived, so this is the
   // round this part arrives in.
   const uint32_t round = barrier_round_.load(std::memory_order_acquire);
@@ -142,7 +161,7 @@ void ThreadPool::Impl::Barrier() noexcept {
     barrier_round_.store(round + 1, std::memory_order_release);
     barrier_round_.notify_all();
   } else {
-    WaitWhile(barrier_round_, round);
+    WaitWhile(barrier_round_, round, slots_[part]);
   }
 }
 

@@ -3,11 +3,16 @@
 // barrier the parts of a job may meet at. Nothing in a job allocates,
 // throws or makes a system call unless a thread has to sleep.
 //
-// Every wait polls first and sleeps only after the pool's spin time (a
-// futex, through std::atomic::wait): the passes' parts are balanced, so the
-// others arrive within microseconds and a sleep, which costs a wake-up in
-// the kernel, is the exception. The cost of one barrier on the machines of
-// DESIGN.md §7 is measured by elman_bench_threads (README, "Threads").
+// Every wait polls first and sleeps only after a spin time (a futex, through
+// std::atomic::wait): the passes' parts are balanced, so the others arrive
+// within microseconds and a sleep, which costs a wake-up in the kernel, is
+// the exception. Each thread adapts its spin time between a floor and the
+// pool's: halved after a wait that had to sleep, doubled after one that did
+// not. On a machine whose cores other processes also want, a thread that
+// polls for long only burns its share of them while the thread it waits for
+// is off its core; there it soon sleeps instead. The cost of one barrier on
+// the machines of DESIGN.md §7 is measured by elman_bench_threads (README,
+// "Threads").
 #ifndef ELMAN_SRC_THREAD_POOL_H_
 #define ELMAN_SRC_THREAD_POOL_H_
 
@@ -70,16 +75,20 @@ struct ELMAN_NO_EXPORT ThreadPool::Impl {
 
  private:
   friend class internal::Part;
-  // A worker's own word: the number of the last job it was given.
+  // What each thread (0: the caller's) has of its own, on its own cache
+  // line: a worker's word, the number of the last job it was given; and the
+  // thread's current spin time.
   struct alignas(64) Slot {
     std::atomic<uint32_t> job{0};
+    std::atomic<int64_t> spin_ns{0};
   };
 
-  void Barrier() noexcept;
+  void Barrier(size_t part) noexcept;
   void Work(size_t worker) noexcept;
-  // Returns once `word` no longer holds `value`: polls for spin_, then sleeps.
-  void WaitWhile(const std::atomic<uint32_t>& word,
-                 uint32_t value) const noexcept;
+  // Returns once `word` no longer holds `value`: polls for the slot's spin
+  // time, then sleeps; adapts the spin time (see the top of the file).
+  void WaitWhile(const std::atomic<uint32_t>& word, uint32_t value,
+                 Slot& slot) const noexcept;
   void Stop() noexcept;
 
   const size_t size_;
@@ -100,7 +109,7 @@ struct ELMAN_NO_EXPORT ThreadPool::Impl {
   alignas(64) std::atomic<uint32_t> running_{0};  // workers not yet done
   alignas(64) std::atomic<uint32_t> arrived_{0};  // parts at the barrier
   alignas(64) std::atomic<uint32_t> barrier_round_{0};
-  std::unique_ptr<Slot[]> slots_;  // [size_], slot 0 unused (the caller)
+  std::unique_ptr<Slot[]> slots_;  // [size_]: 0 the caller, p worker p
   std::vector<std::thread> workers_;
 };
 
@@ -124,7 +133,7 @@ class Part {
   /// before its call is then visible to all. Every part must call it the
   /// same number of times.
   void Sync() const {
-    if (count_ > 1) pool_->Barrier();
+    if (count_ > 1) pool_->Barrier(index_);
   }
 
  private:

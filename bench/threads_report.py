@@ -37,6 +37,7 @@ import sys
 # summarize.py sits beside this file. Importing it must not leave a
 # __pycache__ in the source tree.
 sys.dont_write_bytecode = True
+import plot  # noqa: E402  pylint: disable=wrong-import-position
 import summarize  # noqa: E402  pylint: disable=wrong-import-position
 
 MISSING = "—"
@@ -110,15 +111,6 @@ def cell(value, digits=1, suffix=""):
     return f"{value:.{digits}f}{suffix}"
 
 
-def markdown(header, rows, left_columns=1):
-    """A Markdown table; columns after the first `left_columns` align
-    right."""
-    align = ["---"] * left_columns + ["--:"] * (len(header) - left_columns)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def pass_table(kind, results, n):
     """Training step or inference: a row per shape."""
     table, order = rows_of(kind, results)
@@ -135,7 +127,7 @@ def pass_table(kind, results, n):
     header = ["I,H,O,T,B", "elman, 1 thread µs", f"elman, {n} threads µs",
               f"speed-up {n}:1", "oneDNN, 1 thread µs",
               f"oneDNN, {n} threads µs", f"elman vs oneDNN, {n} threads"]
-    return markdown(header, rows)
+    return plot.markdown_table(header, rows)
 
 
 def stream_table(results, n):
@@ -149,7 +141,7 @@ def stream_table(results, n):
                      cell(ratio(one, many), 2, "×")])
     header = ["H", "elman, 1 thread ns", f"elman, {n} threads ns",
               f"speed-up {n}:1"]
-    return markdown(header, rows)
+    return plot.markdown_table(header, rows)
 
 
 def sync_table(results):
@@ -168,7 +160,7 @@ def sync_table(results):
                    "openmp": "OpenMP (libgomp)"}.get(parts[1], parts[1])
         rows.append([f"{what}, {threads} threads", runtime,
                      cell(summary.get("ns_per_sync"))])
-    return markdown(["synchronisation", "runtime", "ns"], rows, 2)
+    return plot.markdown_table(["synchronisation", "runtime", "ns"], rows, 2)
 
 
 def target_lines(results, n):
@@ -192,7 +184,7 @@ def target_lines(results, n):
                     passed += vs >= least_vs_onednn
                     total += 1
         lines.append([label, ", ".join(measured) or MISSING,
-                      status(passed, total)])
+                      plot.status(passed, total)])
     small = []
     for kind in ("TrainStep", "Forward", "StreamStep"):
         table, order = rows_of(kind, results)
@@ -209,18 +201,8 @@ def target_lines(results, n):
         f"split there; ≥ {NOISE} allows the run's noise)",
         ", ".join(f"{s:.2f}× ({k} {shape})" for k, shape, s in small)
         or MISSING,
-        status(sum(s >= NOISE for _, _, s in small), len(small))])
-    return markdown(["target", "measured", ""], lines, 3)
-
-
-def status(passed, total):
-    if total == 0:
-        return "not measured"
-    if passed == total:
-        return "met"
-    if passed == 0:
-        return "missed"
-    return f"{passed} of {total} met"
+        plot.status(sum(s >= NOISE for _, _, s in small), len(small))])
+    return plot.markdown_table(["target", "measured", ""], lines, 3)
 
 
 def main(argv):

@@ -519,6 +519,18 @@ HWY_INLINE size_t ColumnUnit(const GemmArgs& args) {
   return (one_row ? kMaxVecsOneRow : kMaxVecs) * hn::Lanes(d);
 }
 
+// [begin, end) of `part` of `parts` of `extent` cut in whole `unit`s (the
+// last unit may be partial), the parts within a unit of the same size.
+struct Cut {
+  size_t begin, end;
+};
+HWY_INLINE Cut CutInUnits(size_t extent, size_t unit, size_t part,
+                          size_t parts) {
+  const size_t units = (extent + unit - 1) / unit;
+  return {std::min(extent, units * part / parts * unit),
+          std::min(extent, units * (part + 1) / parts * unit)};
+}
+
 }  // namespace gemm_detail
 
 size_t GemmRowParts(const GemmArgs& args, size_t max_parts) {
@@ -531,10 +543,8 @@ size_t GemmRowParts(const GemmArgs& args, size_t max_parts) {
 }
 
 GemmArgs GemmRowPart(const GemmArgs& args, size_t part, size_t parts) {
-  const size_t unit = gemm_detail::RowUnit(args);
-  const size_t units = (args.m + unit - 1) / unit;
-  const size_t begin = std::min(args.m, units * part / parts * unit);
-  const size_t end = std::min(args.m, units * (part + 1) / parts * unit);
+  const auto [begin, end] =
+      gemm_detail::CutInUnits(args.m, gemm_detail::RowUnit(args), part, parts);
   GemmArgs rows = args;
   rows.m = end - begin;
   // A is null in a product with k = 0 (the first step of a recurrence
@@ -555,10 +565,8 @@ size_t GemmColumnParts(const GemmArgs& args, size_t max_parts) {
 }
 
 GemmArgs GemmColumnPart(const GemmArgs& args, size_t part, size_t parts) {
-  const size_t unit = gemm_detail::ColumnUnit(args);
-  const size_t units = (args.n + unit - 1) / unit;
-  const size_t begin = std::min(args.n, units * part / parts * unit);
-  const size_t end = std::min(args.n, units * (part + 1) / parts * unit);
+  const auto [begin, end] = gemm_detail::CutInUnits(
+      args.n, gemm_detail::ColumnUnit(args), part, parts);
   GemmArgs columns = args;
   columns.n = end - begin;
   if (args.b != nullptr) columns.b += begin;

@@ -45,13 +45,8 @@ struct Case {
 };
 
 std::string Describe(const Case& c) {
-  return "I=" + std::to_string(c.dims.input) +
-         " H=" + std::to_string(c.dims.hidden) +
-         " O=" + std::to_string(c.dims.output) +
-         " T=" + std::to_string(c.seq.steps) +
-         " B=" + std::to_string(c.seq.batch) + " f=" + ActivationName(c.f) +
-         " g=" + ActivationName(c.g) + (c.with_h0 ? " h0" : "") +
-         (c.with_weights ? " weights" : "");
+  return test::DescribePass(c.dims, c.seq, c.f, c.g) +
+         (c.with_h0 ? " h0" : "") + (c.with_weights ? " weights" : "");
 }
 
 // One shape per path of src/fused_path.h and per way of cutting

@@ -101,6 +101,16 @@ inline void ExpectError(const std::function<void()>& call,
                 << needles.front();
 }
 
+/// "I=5 H=33 O=7 T=50 B=3 f=tanh g=identity": a pass's shape, for traces.
+inline std::string DescribePass(const Dims& dims, SequenceShape seq,
+                                Activation f, Activation g) {
+  return "I=" + std::to_string(dims.input) +
+         " H=" + std::to_string(dims.hidden) +
+         " O=" + std::to_string(dims.output) +
+         " T=" + std::to_string(seq.steps) + " B=" + std::to_string(seq.batch) +
+         " f=" + ActivationName(f) + " g=" + ActivationName(g);
+}
+
 inline constexpr Activation kAllActivations[] = {
     Activation::kTanh, Activation::kSigmoid, Activation::kRelu,
     Activation::kIdentity};

@@ -31,10 +31,13 @@ namespace elman {
 ///    pool busy with another pass runs on its own thread alone (with the
 ///    same results).
 ///
-/// Between passes a worker polls for new work for `spin` before it sleeps,
-/// so that passes called back to back do not pay for waking it; while
-/// polling it holds its core. A pool larger than the machine's hardware
-/// threads yields the core at every poll instead.
+/// A waiting thread (a worker between jobs, any thread at a barrier) polls
+/// for up to `spin` before it sleeps, so that passes called back to back do
+/// not pay for waking it; while polling it holds its core. Each thread
+/// halves its polling time after a wait that ended in a sleep and doubles it
+/// (up to `spin`) after one that did not, so that where other processes
+/// want the cores it soon stops burning its share of them. A pool larger
+/// than the machine's hardware threads yields the core at every poll.
 ///
 /// The pool must outlive every Workspace, Stream and Trainer given it.
 class ELMAN_EXPORT ThreadPool {

@@ -13,13 +13,14 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/elman
 install(EXPORT elmanTargets NAMESPACE elman::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/elman)
 
-# A static elman links Highway privately, but its consumers' link still needs
-# libhwy: the package config file finds it (and pkg-config's Requires.private
-# adds it with --static). A shared elman carries its own DT_NEEDED libhwy.
+# A static elman links Highway and the thread library privately, but its
+# consumers' link still needs them: the package config file finds them (and
+# pkg-config's Requires.private and Libs.private add them with --static). A
+# shared elman carries its own DT_NEEDED entries.
 if(elman_library_type STREQUAL "SHARED_LIBRARY")
-  set(elman_needs_hwy OFF)
+  set(elman_needs_private_dependencies OFF)
 else()
-  set(elman_needs_hwy ON)
+  set(elman_needs_private_dependencies ON)
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/elmanConfig.cmake.in
   ${PROJECT_BINARY_DIR}/elmanConfig.cmake

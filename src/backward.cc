@@ -22,16 +22,20 @@
 #include "src/kernels/elementwise-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/matvec-inl.h"
+#include "src/parallel_gemm-inl.h"
+#include "src/thread_pool.h"
 #include "src/workspace_impl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
 // Σ_r δ(r) a(r)ᵀ over the rows r of Δ (or E): a weight gradient as one
-// product whose A is the error matrix read transposed.
-HWY_INLINE void OuterProductSum(const float* errors, size_t error_width,
-                                const float* inputs, size_t input_width,
-                                size_t rows, float* gradient, float* pack) {
+// product whose A is the error matrix read transposed (on the team's
+// threads, each its own rows of the gradient).
+HWY_INLINE void OuterProductSum(const internal::Team& team, const float* errors,
+                                size_t error_width, const float* inputs,
+                                size_t input_width, size_t rows,
+                                float* gradient, float* pack) {
   GemmArgs product;
   product.m = error_width;
   product.n = input_width;
@@ -44,12 +48,13 @@ HWY_INLINE void OuterProductSum(const float* errors, size_t error_width,
   product.c = gradient;
   product.ldc = input_width;
   product.pack = pack;
-  Gemm(product);
+  TeamGemm(team, product);
 }
 
-// C (m×n) = A (m×k, row-major) · B (k×n).
-HWY_INLINE void Product(const float* a, const float* b, size_t m, size_t k,
-                        size_t n, float* c, float* pack) {
+// C (m×n) = A (m×k, row-major) · B (k×n), on the team's threads.
+HWY_INLINE void Product(const internal::Team& team, const float* a,
+                        const float* b, size_t m, size_t k, size_t n, float* c,
+                        float* pack) {
   GemmArgs product;
   product.m = m;
   product.n = n;
@@ -61,13 +66,15 @@ HWY_INLINE void Product(const float* a, const float* b, size_t m, size_t k,
   product.c = c;
   product.ldc = n;
   product.pack = pack;
-  Gemm(product);
+  TeamGemm(team, product);
 }
 
 // eq. 7.15's carry δ(t) = (grad_dense(t) + δ(t+1) U) ⊙ f'(ĥ(t)) over B
-// rows a step, as one GemmSequence; Δ holds grad_dense on entry, δ on exit.
-HWY_INLINE void GemmCarry(Activation f, const float* u, const float* hidden,
-                          size_t n, size_t steps, size_t batch, float* delta,
+// rows a step, as one sequence of products on the team's threads
+// (TeamRecurrence); Δ holds grad_dense on entry, δ on exit.
+HWY_INLINE void GemmCarry(const internal::Team& team, Activation f,
+                          const float* u, const float* hidden, size_t n,
+                          size_t steps, size_t batch, float* delta,
                           float* pack) {
   const size_t block = batch * n;
   // dh(T−1) = grad_dense(T−1).
@@ -94,8 +101,9 @@ HWY_INLINE void GemmCarry(Activation f, const float* u, const float* hidden,
     carry.c = delta + first * block;
     carry.activation_output = hidden + (first + 1) * block;
     const auto back_one_block = -static_cast<ptrdiff_t>(block);
-    GemmSequence(carry, GemmSteps{steps - 1, back_one_block, back_one_block,
-                                  back_one_block});
+    TeamRecurrence(
+        team, nullptr, carry,
+        GemmSteps{steps - 1, back_one_block, back_one_block, back_one_block});
   }
 }
 
@@ -128,6 +136,53 @@ HWY_INLINE void MatVecCarry(Activation f, const float* errors,
       MatVecColumns(
           terms, num_terms, n, init,
           TimesDerivative<decltype(tag)::value>{delta_t, hidden + (t + 1) * n});
+    }
+  });
+}
+
+// Elementwise work is split only into parts of at least this many elements
+// (a few microseconds each, against the fork and join's one).
+inline constexpr double kMinElementsPerPart = 1 << 16;
+
+// db = Σ δ(t), dc = Σ e(t): sums[j] = Σ_r matrix[r·cols + j], the columns
+// shared out among the team's threads (each column's sum is one thread's, in
+// the same order as on one thread).
+HWY_INLINE void TeamColumnSums(const internal::Team& team, const float* matrix,
+                               size_t rows, size_t cols, float* sums) {
+  const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
+  const size_t vectors = (cols + lanes - 1) / lanes;
+  const size_t parts = std::min(
+      vectors,
+      team.PartsFor(static_cast<double>(rows * cols), kMinElementsPerPart));
+  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const internal::Range mine = part.Share(vectors);
+    const size_t begin = mine.begin * lanes;
+    const size_t end = std::min(cols, mine.end * lanes);
+    ColumnSums(matrix + begin, rows, end - begin, cols, sums + begin);
+  });
+}
+
+// e(t) = w(t) (y(t) − Y(t)) ⊙ g'(ŷ(t)) for every step (`step_size` floats
+// each), the steps shared out among the team's threads; unweighted, each
+// thread's steps in one call.
+HWY_INLINE void TeamOutputError(const internal::Team& team, Activation g,
+                                const float* pre_output, const float* target,
+                                const float* step_weights, size_t steps,
+                                size_t step_size, float* errors) {
+  const size_t parts = team.PartsFor(static_cast<double>(steps * step_size),
+                                     kMinElementsPerPart);
+  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const internal::Range mine = part.Share(steps);
+    const size_t offset = mine.begin * step_size;
+    if (step_weights == nullptr) {
+      OutputError(g, pre_output + offset, target + offset, 1.0f,
+                  errors + offset, (mine.end - mine.begin) * step_size);
+      return;
+    }
+    for (size_t t = mine.begin; t < mine.end; ++t) {
+      const size_t at = t * step_size;
+      OutputError(g, pre_output + at, target + at, step_weights[t], errors + at,
+                  step_size);
     }
   });
 }
@@ -166,6 +221,7 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
   // h(t) = f(ĥ(t)) is hidden block t + 1; f'(ĥ(t)) is taken from it.
   const float* hidden = ws->hidden.data();
   float* pack = ws->gemm_pack.data();
+  const internal::Team team = ws->team();
 
   // Δ = δ(t) for every step: the reverse-time loop, eq. 7.14–7.15.
   const float* v = params.V().data();
@@ -175,39 +231,40 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
                 delta);
   } else {
     // grad_dense(t) = Vᵀ e(t) for every step at once (eq. 7.14), into Δ.
-    Product(errors, v, rows, dims.output, dims.hidden, delta, pack);
+    Product(team, errors, v, rows, dims.output, dims.hidden, delta, pack);
     if (final_hidden_gradient != nullptr) {
       AddTo(final_hidden_gradient, delta + (steps - 1) * block, block);
     }
     if (internal::UsesMatVec(batch, dims.hidden)) {
       MatVecCarry(f, nullptr, nullptr, v, u, hidden, dims, steps, delta);
     } else {
-      GemmCarry(f, u, hidden, dims.hidden, steps, batch, delta, pack);
+      GemmCarry(team, f, u, hidden, dims.hidden, steps, batch, delta, pack);
     }
   }
 
   // Weight gradients as products over all stored steps. dU pairs δ(t) with
   // h(t−1): hidden block t. Without h0 the t = 0 term is zero and skipped.
-  OuterProductSum(delta, dims.hidden, ws->x.data(), dims.input, rows,
+  OuterProductSum(team, delta, dims.hidden, ws->x.data(), dims.input, rows,
                   grads->W().data(), pack);
   if (ws->has_h0) {
-    OuterProductSum(delta, dims.hidden, hidden, dims.hidden, rows,
+    OuterProductSum(team, delta, dims.hidden, hidden, dims.hidden, rows,
                     grads->U().data(), pack);
   } else {
-    OuterProductSum(delta + block, dims.hidden, hidden + block, dims.hidden,
-                    rows - batch, grads->U().data(), pack);
+    OuterProductSum(team, delta + block, dims.hidden, hidden + block,
+                    dims.hidden, rows - batch, grads->U().data(), pack);
   }
-  OuterProductSum(errors, dims.output, hidden + block, dims.hidden, rows,
+  OuterProductSum(team, errors, dims.output, hidden + block, dims.hidden, rows,
                   grads->V().data(), pack);
-  ColumnSums(delta, rows, dims.hidden, dims.hidden, grads->b().data());
-  ColumnSums(errors, rows, dims.output, dims.output, grads->c().data());
+  TeamColumnSums(team, delta, rows, dims.hidden, grads->b().data());
+  TeamColumnSums(team, errors, rows, dims.output, grads->c().data());
 
   if (dx) {
-    Product(delta, params.W().data(), rows, dims.hidden, dims.input, dx, pack);
+    Product(team, delta, params.W().data(), rows, dims.hidden, dims.input, dx,
+            pack);
   }
   if (dh0) {
-    Product(delta, params.U().data(), batch, dims.hidden, dims.hidden, dh0,
-            pack);
+    Product(team, delta, params.U().data(), batch, dims.hidden, dims.hidden,
+            dh0, pack);
   }
 }
 
@@ -217,19 +274,10 @@ void BackwardPass(const Model* model, const float* target,
   const Dims dims = model->dims();
   const size_t steps = ws->seq.steps;
   const size_t out_block = ws->seq.batch * dims.output;
-  float* errors = ws->output_error.data();
   // e(t), with the step's loss weight (0 drops the step: many-to-one).
-  // Unweighted, all steps at once.
-  if (step_weights == nullptr) {
-    OutputError(model->output_activation(), ws->pre_output.data(), target, 1.0f,
-                errors, steps * out_block);
-  } else {
-    for (size_t t = 0; t < steps; ++t) {
-      OutputError(model->output_activation(),
-                  ws->pre_output.data() + t * out_block, target + t * out_block,
-                  step_weights[t], errors + t * out_block, out_block);
-    }
-  }
+  TeamOutputError(ws->team(), model->output_activation(), ws->pre_output.data(),
+                  target, step_weights, steps, out_block,
+                  ws->output_error.data());
   BackwardFromOutputError(model, ws, nullptr, grads, dx, dh0);
 }
 

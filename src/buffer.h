@@ -37,10 +37,17 @@ class Buffer {
 /// A row-by-column loop writes one float per cache line and, at H = 512,
 /// cost Forward more than its arithmetic; 16×16 tiles written column-wise
 /// still took 1.6× as long as these strips (512×512, this machine).
-inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
-  constexpr size_t kStrip = 16;
-  size_t r0 = 0;
-  for (; r0 + kStrip <= rows; r0 += kStrip) {
+inline constexpr size_t kTransposeStrip = 16;
+
+/// Transpose for the source rows [row_begin, row_end) only: the columns
+/// [row_begin, row_end) of every destination row. Threads that take
+/// disjoint row ranges (starting at multiples of kTransposeStrip) together
+/// write all of dst.
+inline void TransposeRows(const float* src, size_t rows, size_t cols,
+                          float* dst, size_t row_begin, size_t row_end) {
+  constexpr size_t kStrip = kTransposeStrip;
+  size_t r0 = row_begin;
+  for (; r0 + kStrip <= row_end; r0 += kStrip) {
     for (size_t c = 0; c < cols; ++c) {
       const float* from = src + r0 * cols + c;
       float* to = dst + c * rows + r0;
@@ -49,8 +56,14 @@ inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
     }
   }
   for (size_t c = 0; c < cols; ++c) {
-    for (size_t r = r0; r < rows; ++r) dst[c * rows + r] = src[r * cols + c];
+    for (size_t r = r0; r < row_end; ++r) {
+      dst[c * rows + r] = src[r * cols + c];
+    }
   }
+}
+
+inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
+  TransposeRows(src, rows, cols, dst, 0, rows);
 }
 
 }  // namespace elman::internal

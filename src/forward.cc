@@ -40,6 +40,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.pre_output = ws->pre_output.data();
   sequence.y = y;
   sequence.pack = ws->gemm_pack.data();
+  sequence.team = ws->team();
   ForwardSequence(sequence);
 }
 
@@ -50,11 +51,32 @@ HWY_AFTER_NAMESPACE();
 #include <algorithm>
 
 #include "elman/train.h"
+#include "src/buffer.h"
 #include "src/dispatch.h"
+#include "src/thread_pool.h"
 #include "src/validate.h"
 
 namespace elman {
 HWY_EXPORT(ForwardPass);
+
+namespace {
+
+// Copies are shared out only in parts of at least this many floats (a few
+// microseconds each, against the fork and join's one).
+constexpr double kMinCopyFloatsPerPart = 1 << 16;
+
+// `part`'s share of dst = srcᵀ (src: rows × cols): whole strips of rows.
+void TransposeShare(const internal::Part& part, const float* src, size_t rows,
+                    size_t cols, float* dst) {
+  const size_t strips =
+      (rows + internal::kTransposeStrip - 1) / internal::kTransposeStrip;
+  const internal::Range mine = part.Share(strips);
+  internal::TransposeRows(src, rows, cols, dst,
+                          mine.begin * internal::kTransposeStrip,
+                          std::min(rows, mine.end * internal::kTransposeStrip));
+}
+
+}  // namespace
 
 void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
              std::span<const float> h0, Workspace& workspace,
@@ -78,7 +100,6 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   const Parameters& params = model.parameters();
   ws.seq = seq;
   ws.has_h0 = !h0.empty();
-  std::copy(x.begin(), x.end(), ws.x.data());
   float* h_initial = ws.hidden.data();
   // h0 may be this workspace's own final_hidden() (truncated BPTT): block T
   // of the previous sequence, T ≥ 1, so it never overlaps block 0, and it is
@@ -88,12 +109,26 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   } else {
     std::fill_n(h_initial, seq.batch * dims.hidden, 0.0f);
   }
-  internal::Transpose(params.W().data(), dims.hidden, dims.input,
-                      ws.w_transposed.data());
-  internal::Transpose(params.U().data(), dims.hidden, dims.hidden,
-                      ws.u_transposed.data());
-  internal::Transpose(params.V().data(), dims.output, dims.hidden,
-                      ws.v_transposed.data());
+  // The copy of x and the transposed weights, each thread of the pool (if
+  // any) its share of the rows: at H = 512, B = 1 they are 8 % of a
+  // training step on one thread.
+  const internal::Team team = ws.team();
+  const double floats = static_cast<double>(
+      x.size() + dims.hidden * (dims.input + dims.hidden + dims.output));
+  const auto copy_share = [&](const internal::Part& part) {
+    const internal::Range x_rows = part.Share(rows);
+    std::copy(x.begin() + x_rows.begin * dims.input,
+              x.begin() + x_rows.end * dims.input,
+              ws.x.data() + x_rows.begin * dims.input);
+    TransposeShare(part, params.W().data(), dims.hidden, dims.input,
+                   ws.w_transposed.data());
+    TransposeShare(part, params.U().data(), dims.hidden, dims.hidden,
+                   ws.u_transposed.data());
+    TransposeShare(part, params.V().data(), dims.output, dims.hidden,
+                   ws.v_transposed.data());
+  };
+  internal::RunParts(team, team.PartsFor(floats, kMinCopyFloatsPerPart),
+                     copy_share);
   ELMAN_DISPATCH(ForwardPass)(&model, &ws, y.data());
 }
 

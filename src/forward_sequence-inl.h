@@ -29,6 +29,8 @@
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/matvec-inl.h"
+#include "src/parallel_gemm-inl.h"
+#include "src/thread_pool.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -54,6 +56,9 @@ struct ForwardSequenceArgs {
   float* pre_output = nullptr;  ///< ŷ, [steps][B][O]
   float* y = nullptr;           ///< [steps][B][O]
   float* pack = nullptr;        ///< GemmArgs::pack
+  /// The threads the products run on (src/parallel_gemm-inl.h); by default
+  /// the calling thread alone.
+  internal::Team team;
 };
 
 /// One step of one sequence, eq. 7.10:
@@ -90,9 +95,9 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
   ActivateArray(s.output_activation, pre_output, y, dims.output);
 }
 
-// The recurrence as one GemmSequence (B rows per step). Step 0 reads
-// h(−1); step t > 0 reads h(t−1), one block back in `hidden`, and every
-// pointer moves on a block per step.
+// The recurrence as products of B rows per step, on the team's threads
+// (TeamRecurrence). Step 0 reads h(−1); step t > 0 reads h(t−1), one block
+// back in `hidden`, and every pointer moves on a block per step.
 HWY_INLINE void GemmRecurrence(const ForwardSequenceArgs& s) {
   const Dims dims = s.dims;
   const size_t block = s.batch * dims.hidden;  // one step of ĥ or h
@@ -112,17 +117,15 @@ HWY_INLINE void GemmRecurrence(const ForwardSequenceArgs& s) {
   recurrence.activated = s.hidden;
   recurrence.ld_extra = dims.hidden;
   recurrence.pack = s.pack;
-  Gemm(recurrence);
-  if (s.steps > 1) {
-    recurrence.k = dims.hidden;
-    recurrence.a = s.hidden;
-    recurrence.a_row = dims.hidden;
-    recurrence.c = s.pre_hidden + block;
-    recurrence.activated = s.hidden + block;
-    const auto one_block = static_cast<ptrdiff_t>(block);
-    GemmSequence(recurrence,
+  GemmArgs rest = recurrence;
+  rest.k = dims.hidden;
+  rest.a = s.hidden;
+  rest.a_row = dims.hidden;
+  rest.c = s.pre_hidden + block;
+  rest.activated = s.hidden + block;
+  const auto one_block = static_cast<ptrdiff_t>(block);
+  TeamRecurrence(s.team, &recurrence, rest,
                  GemmSteps{s.steps - 1, one_block, one_block, one_block});
-  }
 }
 
 // The recurrence of one sequence, a matrix-vector product a step with P(t)
@@ -185,8 +188,8 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   const size_t rows = s.steps * s.batch;
 
   // 1. P = X Wᵀ + b, written into ĥ.
-  Gemm(HoistedProjection(s, rows, s.x, dims.input, s.w_transposed, dims.hidden,
-                         s.bias_hidden, s.pre_hidden));
+  TeamGemm(s.team, HoistedProjection(s, rows, s.x, dims.input, s.w_transposed,
+                                     dims.hidden, s.bias_hidden, s.pre_hidden));
 
   // 2. The recurrence: ĥ(t) = P(t) + h(t−1)·Uᵀ, h(t) = f(ĥ(t)).
   if (internal::UsesMatVec(s.batch, dims.hidden)) {
@@ -203,7 +206,7 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   output_projection.activation = s.output_activation;
   output_projection.activated = s.y;
   output_projection.ld_extra = dims.output;
-  Gemm(output_projection);
+  TeamGemm(s.team, output_projection);
 }
 
 }  // namespace elman::HWY_NAMESPACE

@@ -498,17 +498,84 @@ void GemmSequence(const GemmArgs& first, const GemmSteps& steps) {
   for (size_t step = 0;;) {
     gemm_detail::GemmOne(args, epilogue);
     if (++step == steps.count) break;
-    args.a += steps.a;
-    args.c += steps.c;
-    if (args.epilogue == GemmEpilogue::kStoreAndActivate) {
-      args.activated += steps.extra;
-    } else if (args.epilogue == GemmEpilogue::kTimesDerivative) {
-      args.activation_output += steps.extra;
-    }
+    MoveBySteps(args, steps);
   }
 }
 
 void Gemm(const GemmArgs& args) { GemmSequence(args, GemmSteps{}); }
+
+namespace gemm_detail {
+
+// Rows per unit of a row cut: the height of GemmOne's row tiles (the tall
+// tile's when it uses them).
+HWY_INLINE size_t RowUnit(const GemmArgs& args) {
+  return kTallRows > kMaxRows && !args.row_invariant ? kTallRows : kMaxRows;
+}
+
+// Columns per unit of a column cut: GemmOne's panel width.
+HWY_INLINE size_t ColumnUnit(const GemmArgs& args) {
+  const hn::ScalableTag<float> d;
+  const bool one_row = args.m == 1 && !args.row_invariant;
+  return (one_row ? kMaxVecsOneRow : kMaxVecs) * hn::Lanes(d);
+}
+
+// [begin, end) of `part` of `parts` of `extent` cut in whole `unit`s (the
+// last unit may be partial), the parts within a unit of the same size.
+struct Cut {
+  size_t begin, end;
+};
+HWY_INLINE Cut CutInUnits(size_t extent, size_t unit, size_t part,
+                          size_t parts) {
+  const size_t units = (extent + unit - 1) / unit;
+  return {std::min(extent, units * part / parts * unit),
+          std::min(extent, units * (part + 1) / parts * unit)};
+}
+
+}  // namespace gemm_detail
+
+size_t GemmRowParts(const GemmArgs& args, size_t max_parts) {
+  const size_t unit = gemm_detail::RowUnit(args);
+  const size_t units = (args.m + unit - 1) / unit;
+  // Two units make more than kMaxRows rows, even when the second is the
+  // last, partial one: every part then runs blocked along K, as the whole.
+  const size_t most = args.row_invariant ? units : units / 2;
+  return std::max<size_t>(1, std::min(max_parts, most));
+}
+
+GemmArgs GemmRowPart(const GemmArgs& args, size_t part, size_t parts) {
+  const auto [begin, end] =
+      gemm_detail::CutInUnits(args.m, gemm_detail::RowUnit(args), part, parts);
+  GemmArgs rows = args;
+  rows.m = end - begin;
+  // A is null in a product with k = 0 (the first step of a recurrence
+  // from h(−1) = 0).
+  if (args.a != nullptr) rows.a += begin * args.a_row;
+  rows.c += begin * args.ldc;
+  if (args.activated != nullptr) rows.activated += begin * args.ld_extra;
+  if (args.activation_output != nullptr) {
+    rows.activation_output += begin * args.ld_extra;
+  }
+  return rows;
+}
+
+size_t GemmColumnParts(const GemmArgs& args, size_t max_parts) {
+  const size_t unit = gemm_detail::ColumnUnit(args);
+  const size_t units = (args.n + unit - 1) / unit;
+  return std::max<size_t>(1, std::min(max_parts, units));
+}
+
+GemmArgs GemmColumnPart(const GemmArgs& args, size_t part, size_t parts) {
+  const auto [begin, end] = gemm_detail::CutInUnits(
+      args.n, gemm_detail::ColumnUnit(args), part, parts);
+  GemmArgs columns = args;
+  columns.n = end - begin;
+  if (args.b != nullptr) columns.b += begin;
+  columns.c += begin;
+  if (args.bias != nullptr) columns.bias += begin;
+  if (args.activated != nullptr) columns.activated += begin;
+  if (args.activation_output != nullptr) columns.activation_output += begin;
+  return columns;
+}
 
 }  // namespace elman::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();

@@ -109,10 +109,10 @@ void StreamStep(Stream::Impl* stream, const float* x, float* y) {
   }
   hidden_step.a = current;
   hidden_step.activated = next + dims.input;  // h(t) beside x(t+1)
-  Gemm(hidden_step);
+  TeamGemm(stream->team(), hidden_step);
   output_step.a = next + dims.input;
   output_step.activated = y;
-  Gemm(output_step);
+  TeamGemm(stream->team(), output_step);
   stream->current = 1 - stream->current;
 }
 
@@ -132,6 +132,7 @@ void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   sequence.hidden = stream->hidden.data();
   sequence.pre_output = stream->pre_output.data();
   sequence.pack = stream->gemm_pack.data();
+  sequence.team = stream->team();
   for (size_t t0 = 0; t0 < steps; t0 += stream->chunk_steps) {
     sequence.steps = std::min(stream->chunk_steps, steps - t0);
     sequence.x = x + t0 * batch * dims.input;
@@ -166,7 +167,7 @@ constexpr const char* kConstructor = "elman::Stream";
 // and ŷ stay small (64 rows of H floats each).
 constexpr size_t kChunkRows = 64;
 
-Stream::Impl::Impl(const Model& model, size_t batch_size)
+Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
     : dims(model.dims()),
       batch(batch_size),
       hidden_activation(model.hidden_activation()),
@@ -180,7 +181,8 @@ Stream::Impl::Impl(const Model& model, size_t batch_size)
       pre_hidden(chunk_steps * batch_size * dims.hidden),
       hidden(chunk_steps * batch_size * dims.hidden),
       pre_output(chunk_steps * batch_size * dims.output),
-      gemm_pack(kGemmPackBFloats),
+      pool(threads != nullptr ? &threads->impl() : nullptr),
+      gemm_pack(kGemmPackBFloats * (threads != nullptr ? threads->size() : 1)),
       state{internal::Buffer(batch_size * (dims.input + dims.hidden)),
             internal::Buffer(batch_size * (dims.input + dims.hidden))} {
   LoadWeights(model);
@@ -210,14 +212,17 @@ void Stream::Impl::CheckModel(const char* function, const Model& model) {
 }
 
 std::unique_ptr<Stream::Impl> Stream::Impl::Create(const Model& model,
-                                                   size_t batch) {
+                                                   size_t batch,
+                                                   ThreadPool* threads) {
   if (batch == 0) internal::Fail(kConstructor, "batch is 0");
   CheckModel(kConstructor, model);
-  return std::make_unique<Impl>(model, batch);
+  return std::make_unique<Impl>(model, batch, threads);
 }
 
 Stream::Stream(const Model& model, size_t batch)
-    : impl_(Impl::Create(model, batch)) {}
+    : impl_(Impl::Create(model, batch, nullptr)) {}
+Stream::Stream(const Model& model, size_t batch, ThreadPool& threads)
+    : impl_(Impl::Create(model, batch, &threads)) {}
 Stream::~Stream() = default;
 Stream::Stream(Stream&&) noexcept = default;
 Stream& Stream::operator=(Stream&&) noexcept = default;

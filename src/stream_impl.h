@@ -7,15 +7,19 @@
 #include "elman/export.h"
 #include "elman/model.h"
 #include "elman/stream.h"
+#include "elman/threads.h"
 #include "src/buffer.h"
+#include "src/kernels/gemm-inl.h"
+#include "src/thread_pool.h"
 
 namespace elman {
 
 // Nested in an exported class, Impl would be exported too: it is not API.
 struct ELMAN_NO_EXPORT Stream::Impl {
-  Impl(const Model& model, size_t batch);
+  Impl(const Model& model, size_t batch, ThreadPool* threads);
   /// Validates (throws Error) before anything is allocated.
-  static std::unique_ptr<Impl> Create(const Model& model, size_t batch);
+  static std::unique_ptr<Impl> Create(const Model& model, size_t batch,
+                                      ThreadPool* threads);
   static void CheckModel(const char* function, const Model& model);
   void LoadWeights(const Model& model);
 
@@ -36,7 +40,12 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   internal::Buffer pre_hidden;
   internal::Buffer hidden;
   internal::Buffer pre_output;
+  // The pool Step and Run share their work with (nullptr: none), and the
+  // products' pack scratch, kGemmPackBFloats per thread.
+  ThreadPool::Impl* pool = nullptr;
   internal::Buffer gemm_pack;  // GemmArgs::pack
+
+  internal::Team team() { return {pool, gemm_pack.data(), kGemmPackBFloats}; }
   // Per sequence a row [x(t) | h(t−1)]; state[current] is the live one.
   internal::Buffer state[2];
   int current = 0;

@@ -43,7 +43,11 @@ Trainer::Trainer(Model& model, Optimizer& optimizer,
     : model_(model),
       optimizer_(optimizer),
       options_(CheckedOptions(options, model, optimizer)),
-      workspace_(model.dims(), options.max_steps, options.max_batch),
+      workspace_(
+          options.threads != nullptr
+              ? Workspace(model.dims(), options.max_steps, options.max_batch,
+                          *options.threads)
+              : Workspace(model.dims(), options.max_steps, options.max_batch)),
       gradients_(model.dims()),
       output_(options.max_steps * options.max_batch * model.dims().output),
       step_weights_(options.max_steps) {}

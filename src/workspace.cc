@@ -15,7 +15,7 @@ Dims CheckedDims(Dims dims, size_t max_steps, size_t max_batch) {
 
 }  // namespace
 
-Workspace::Impl::Impl(Dims d, size_t steps, size_t batch)
+Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
     : dims(CheckedDims(d, steps, batch)),
       max_steps(steps),
       max_batch(batch),
@@ -28,10 +28,14 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch)
       w_transposed(d.input * d.hidden),
       u_transposed(d.hidden * d.hidden),
       v_transposed(d.hidden * d.output),
-      gemm_pack(kGemmPackFloats) {}
+      pool(threads != nullptr ? &threads->impl() : nullptr),
+      gemm_pack(kGemmPackFloats * (threads != nullptr ? threads->size() : 1)) {}
 
 Workspace::Workspace(Dims dims, size_t max_steps, size_t max_batch)
     : impl_(std::make_unique<Impl>(dims, max_steps, max_batch)) {}
+Workspace::Workspace(Dims dims, size_t max_steps, size_t max_batch,
+                     ThreadPool& threads)
+    : impl_(std::make_unique<Impl>(dims, max_steps, max_batch, &threads)) {}
 Workspace::~Workspace() = default;
 Workspace::Workspace(Workspace&&) noexcept = default;
 Workspace& Workspace::operator=(Workspace&&) noexcept = default;

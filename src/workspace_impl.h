@@ -4,14 +4,18 @@
 
 #include "elman/export.h"
 #include "elman/model.h"
+#include "elman/threads.h"
 #include "elman/train.h"
 #include "src/buffer.h"
+#include "src/kernels/gemm-inl.h"
+#include "src/thread_pool.h"
 
 namespace elman {
 
 // Nested in an exported class, Impl would be exported too: it is not API.
 struct ELMAN_NO_EXPORT Workspace::Impl {
-  Impl(Dims dims, size_t max_steps, size_t max_batch);
+  Impl(Dims dims, size_t max_steps, size_t max_batch,
+       ThreadPool* threads = nullptr);
 
   Dims dims;
   size_t max_steps;
@@ -36,8 +40,13 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
 
-  // Where the products pack their panels of B (GemmArgs::pack).
+  // The pool the passes share their work with (nullptr: none), and where
+  // the products pack their panels of B (GemmArgs::pack): kGemmPackFloats
+  // per thread.
+  ThreadPool::Impl* pool = nullptr;
   internal::Buffer gemm_pack;
+
+  internal::Team team() { return {pool, gemm_pack.data(), kGemmPackFloats}; }
 };
 
 }  // namespace elman

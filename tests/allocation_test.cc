@@ -24,6 +24,7 @@
 #include "elman/elman.h"
 #include "gtest/gtest.h"
 #include "hwy/tests/hwy_gtest.h"
+#include "src/thread_pool.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -195,6 +196,39 @@ TEST_P(AllocationTest, StreamDoesNotAllocate) {
     });
     EXPECT_EQ(count, 0u) << "B=" << batch << " target=" << CurrentTarget();
     EXPECT_NE(y.back() + sum, 12345.0f);  // keep the results observable
+  }
+}
+
+// The same passes on a ThreadPool, every product cut as finely as it can be
+// (min_work_scale = 0): the pool's jobs and barriers allocate nothing either,
+// on the caller's thread or on the workers (the counter counts every
+// thread). The pool and the workspace are made before counting.
+TEST_P(AllocationTest, PassesOnAThreadPoolDoNotAllocate) {
+  for (size_t batch : {1u, 13u}) {
+    const Dims dims{5, 130, 7};
+    const size_t steps = 5;
+    std::mt19937_64 random(batch + 30);
+    const Model model({dims}, 6);
+    const auto x = test::RandomVector(steps * batch * dims.input, random);
+    const auto h0 = test::RandomVector(batch * dims.hidden, random);
+    const auto target = test::RandomVector(steps * batch * dims.output, random);
+    std::vector<float> y(target.size()), dx(x.size()), dh0(h0.size());
+    ThreadPool pool(3);
+    pool.impl().min_work_scale = 0.0;
+    Workspace ws(dims, steps, batch, pool);
+    Gradients grads(dims);
+    Stream stream(model, batch, pool);
+    double loss = 0.0;
+    const size_t count = CountAllocations([&] {
+      Forward(model, x, {steps, batch}, h0, ws, y);
+      loss += Loss(y, target, {steps, batch}, dims.output);
+      Backward(model, target, {}, ws, {&grads, dx, dh0});
+      stream.Step({x.data(), batch * dims.input},
+                  {y.data(), batch * dims.output});
+      stream.Run(x, steps, y);
+    });
+    EXPECT_EQ(count, 0u) << "B=" << batch << " target=" << CurrentTarget();
+    EXPECT_GT(loss, 0.0);
   }
 }
 

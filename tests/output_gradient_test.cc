@@ -30,7 +30,7 @@ struct Case {
 };
 
 std::string Describe(const Case& c) {
-  return test::DescribeCase(c.dims, c.seq, c.f, c.g) +
+  return test::DescribePass(c.dims, c.seq, c.f, c.g) +
          (c.with_h0 ? " h0" : "") + (c.with_final ? " final" : "");
 }
 

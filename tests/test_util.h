@@ -120,8 +120,8 @@ inline void ExpectError(const std::function<void()>& call,
                 << needles.front();
 }
 
-/// "I=3 H=17 O=2 T=5 B=3 f=tanh g=identity", for SCOPED_TRACE.
-inline std::string DescribeCase(const Dims& dims, SequenceShape seq,
+/// "I=5 H=33 O=7 T=50 B=3 f=tanh g=identity": a pass's shape, for traces.
+inline std::string DescribePass(const Dims& dims, SequenceShape seq,
                                 Activation f, Activation g) {
   return "I=" + std::to_string(dims.input) +
          " H=" + std::to_string(dims.hidden) +

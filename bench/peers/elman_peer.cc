@@ -31,17 +31,33 @@ std::vector<float> CopyOf(std::span<const float> s) {
   return {s.begin(), s.end()};
 }
 
+// The peer's own pool, or none for one thread.
+std::unique_ptr<ThreadPool> PoolOf(size_t threads) {
+  return threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr;
+}
+
+Workspace WorkspaceOn(ThreadPool* pool, const Model& model,
+                      const PeerShape& s) {
+  return pool != nullptr ? Workspace(model.dims(), s.steps, s.batch, *pool)
+                         : Workspace(model.dims(), s.steps, s.batch);
+}
+
+Stream StreamOn(ThreadPool* pool, const Model& model, size_t batch) {
+  return pool != nullptr ? Stream(model, batch, *pool) : Stream(model, batch);
+}
+
 // elman itself, through the dispatched public API. Infer runs either the
 // inference path (Stream: keeps only h) or the training Forward (workspace).
 class ElmanPeer final : public Peer {
  public:
-  ElmanPeer(const PeerProblem& p, bool stream_inference)
+  ElmanPeer(const PeerProblem& p, bool stream_inference, size_t threads)
       : problem_(p),
         model_(ModelOf(p)),
         seq_{p.shape.steps, p.shape.batch},
-        workspace_(model_.dims(), p.shape.steps, p.shape.batch),
+        pool_(PoolOf(threads)),
+        workspace_(WorkspaceOn(pool_.get(), model_, p.shape)),
         gradients_(model_.dims()),
-        stream_(model_, p.shape.batch),
+        stream_(StreamOn(pool_.get(), model_, p.shape.batch)),
         y_(p.shape.rows() * p.shape.output),
         infer_y_(y_.size()),
         stream_inference_(stream_inference) {}
@@ -75,6 +91,7 @@ class ElmanPeer final : public Peer {
   const PeerProblem problem_;
   Model model_;
   SequenceShape seq_;
+  std::unique_ptr<ThreadPool> pool_;  // before the workspace and stream
   Workspace workspace_;
   Gradients gradients_;
   Stream stream_;
@@ -130,7 +147,8 @@ class ReferencePeer final : public Peer {
 // per time step.
 class ElmanStreamPeer final : public StreamPeer {
  public:
-  explicit ElmanStreamPeer(const PeerProblem& p) : stream_(ModelOf(p), 1) {}
+  ElmanStreamPeer(const PeerProblem& p, size_t threads)
+      : pool_(PoolOf(threads)), stream_(StreamOn(pool_.get(), ModelOf(p), 1)) {}
 
   void Step(std::span<const float> x, std::span<float> y) override {
     stream_.Step(x, y);
@@ -138,22 +156,24 @@ class ElmanStreamPeer final : public StreamPeer {
   std::span<const float> Hidden() const override { return stream_.hidden(); }
 
  private:
+  std::unique_ptr<ThreadPool> pool_;  // before the stream
   Stream stream_;
 };
 
 }  // namespace
 
 std::unique_ptr<Peer> MakeElmanPeer(const PeerProblem& problem,
-                                    bool stream_inference) {
-  return std::make_unique<ElmanPeer>(problem, stream_inference);
+                                    bool stream_inference, size_t threads) {
+  return std::make_unique<ElmanPeer>(problem, stream_inference, threads);
 }
 
 std::unique_ptr<Peer> MakeReferencePeer(const PeerProblem& problem) {
   return std::make_unique<ReferencePeer>(problem);
 }
 
-std::unique_ptr<StreamPeer> MakeElmanStreamPeer(const PeerProblem& problem) {
-  return std::make_unique<ElmanStreamPeer>(problem);
+std::unique_ptr<StreamPeer> MakeElmanStreamPeer(const PeerProblem& problem,
+                                                size_t threads) {
+  return std::make_unique<ElmanStreamPeer>(problem, threads);
 }
 
 ReferenceResult RunReference(const PeerProblem& problem) {

@@ -5,6 +5,7 @@
 #ifndef ELMAN_BENCH_PEERS_ELMAN_PEER_H_
 #define ELMAN_BENCH_PEERS_ELMAN_PEER_H_
 
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -15,15 +16,19 @@ namespace elman::bench {
 
 /// elman::Forward/Loss/Backward on the dispatched SIMD path. Infer runs
 /// elman::Stream (the inference path, keeping only h) if `stream_inference`,
-/// else the training Forward (which stores ĥ, h, ŷ for Backward).
+/// else the training Forward (which stores ĥ, h, ŷ for Backward). With
+/// `threads` > 1, the workspace and the stream share an elman::ThreadPool of
+/// that many threads, which the peer owns.
 std::unique_ptr<Peer> MakeElmanPeer(const PeerProblem& problem,
-                                    bool stream_inference);
+                                    bool stream_inference, size_t threads = 1);
 
 /// elman::reference (double, textbook loops, allocates on every call).
 std::unique_ptr<Peer> MakeReferencePeer(const PeerProblem& problem);
 
-/// elman::Stream::Step on the dispatched SIMD path, one sequence (B = 1).
-std::unique_ptr<StreamPeer> MakeElmanStreamPeer(const PeerProblem& problem);
+/// elman::Stream::Step on the dispatched SIMD path, one sequence (B = 1),
+/// on a pool of `threads` threads when that is more than one.
+std::unique_ptr<StreamPeer> MakeElmanStreamPeer(const PeerProblem& problem,
+                                                size_t threads = 1);
 
 /// The reference's results in double, unrounded.
 struct ReferenceResult {

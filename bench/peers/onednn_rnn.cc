@@ -34,6 +34,8 @@
 // diff_src_iter: the primitive offers no way to skip them.
 #include "bench/peers/onednn_rnn.h"
 
+#include <omp.h>
+
 #include <Eigen/Dense>
 #include <cstddef>
 #include <cstring>
@@ -74,9 +76,19 @@ void SetZero(const memory& m) {
   std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
 }
 
+// omp_set_num_threads(threads) when built: first among OneDnnRnn's members,
+// so that every primitive is created for that many threads.
+struct OpenMpThreads {
+  explicit OpenMpThreads(int threads) : count(threads) { Use(); }
+  // oneDNN reads the count at creation (scratchpad sizes) and at each
+  // execution: set it again before each call.
+  void Use() const { omp_set_num_threads(count); }
+  int count;
+};
+
 class OneDnnRnn final : public Peer {
  public:
-  explicit OneDnnRnn(const PeerProblem& p);
+  OneDnnRnn(const PeerProblem& p, int threads);
 
   void TrainStep() override;
   void Infer() override;
@@ -97,6 +109,7 @@ class OneDnnRnn final : public Peer {
             static_cast<Eigen::Index>(shape_.rows())};
   }
 
+  OpenMpThreads threads_;
   PeerShape shape_;
   dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream_{engine_};
@@ -140,8 +153,8 @@ memory OneDnnRnn::Adapt(const memory::desc& wanted, const memory& user,
   return own;
 }
 
-OneDnnRnn::OneDnnRnn(const PeerProblem& p)
-    : shape_(p.shape), dc_(p.shape.output) {
+OneDnnRnn::OneDnnRnn(const PeerProblem& p, int threads)
+    : threads_(threads), shape_(p.shape), dc_(p.shape.output) {
   const auto T = static_cast<memory::dim>(p.shape.steps);
   const auto B = static_cast<memory::dim>(p.shape.batch);
   const auto I = static_cast<memory::dim>(p.shape.input);
@@ -323,6 +336,7 @@ OneDnnRnn::OneDnnRnn(const PeerProblem& p)
 }
 
 void OneDnnRnn::TrainStep() {
+  threads_.Use();
   // The weights as a training loop has them after an update: into the
   // forward primitives' layouts, then (below) into the backward's.
   for (Reorder& r : before_forward_) r.Run(stream_);
@@ -347,6 +361,7 @@ void OneDnnRnn::TrainStep() {
 }
 
 void OneDnnRnn::Infer() {
+  threads_.Use();
   inference_.execute(stream_, inference_args_);
   dense_infer_.execute(stream_, dense_infer_args_);
   stream_.wait();
@@ -373,8 +388,8 @@ PeerResult OneDnnRnn::Result() const {
 
 }  // namespace
 
-std::unique_ptr<Peer> MakeOneDnnPeer(const PeerProblem& problem) {
-  return std::make_unique<OneDnnRnn>(problem);
+std::unique_ptr<Peer> MakeOneDnnPeer(const PeerProblem& problem, int threads) {
+  return std::make_unique<OneDnnRnn>(problem, threads);
 }
 
 }  // namespace elman::bench

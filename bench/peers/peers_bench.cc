@@ -3,6 +3,15 @@
 // small B = 1 shapes, with compile-time sizes; oneDNN's vanilla RNN and
 // matmul primitives; libtorch — on the same inputs, single-threaded.
 //
+// With --threads=N (N > 1), the same shapes for elman and oneDNN only, each
+// on one thread and on N: elman with an elman::ThreadPool of N threads
+// (implementation elman_threadsN), oneDNN with N OpenMP threads
+// (onednn_threadsN; the program re-executes itself with OMP_NUM_THREADS=N,
+// as oneDNN's documentation has it, and each oneDNN peer sets its own count
+// with omp_set_num_threads), and the streaming step at H up to 1024.
+// Wall-clock time then (the work is on several threads), and the agreement
+// check also requires elman on N threads to give elman's bits.
+//
 // Before any timing, every implementation runs once per shape and its loss,
 // inference output y and gradients dW, dU, db, dV, dc are compared with the
 // double-precision elman::reference; every streaming step implementation runs
@@ -108,13 +117,17 @@ PeerProblem MakeProblem(const PeerShape& s) {
 // ------------------------------------- training step and forward (inference)
 
 struct Implementation {
-  const char* name;
-  const char* label;  // shown beside every result
+  std::string name;
+  std::string label;  // shown beside every result
   bool train, infer;  // which benchmarks it takes part in
   std::function<std::unique_ptr<Peer>(const PeerProblem&)> make;
   // Whether it has the shape, for training (true) or inference (false);
   // empty: every shape.
   std::function<bool(const PeerShape&, bool)> covers;
+
+  // Its loss, y and gradients must be elman's own, bit for bit (elman on a
+  // thread pool).
+  bool same_bits_as_elman = false;
 
   bool Covers(const PeerShape& s, bool for_training) const {
     return (for_training ? train : infer) &&
@@ -146,13 +159,59 @@ std::vector<Implementation> Implementations() {
 #endif
 #ifdef ELMAN_HAVE_ONEDNN
   all.push_back({"onednn", "oneDNN vanilla_rnn + matmul; 1 thread", true, true,
-                 MakeOneDnnPeer, nullptr});
+                 [](const PeerProblem& p) { return MakeOneDnnPeer(p); },
+                 nullptr});
 #endif
 #ifdef ELMAN_HAVE_TORCH
   all.push_back({"torch", "libtorch nn::RNN+Linear, autograd; 1 thread", true,
                  true, MakeTorchPeer, nullptr});
 #endif
   return all;
+}
+
+// --threads=N: elman and oneDNN on one thread and on N.
+std::vector<Implementation> ThreadedImplementations(size_t threads) {
+  const std::string n = std::to_string(threads);
+  std::vector<Implementation> all = {
+      {"elman", "dispatched SIMD; Forward: elman::Stream; 1 thread", true, true,
+       [](const PeerProblem& p) {
+         return MakeElmanPeer(p, /*stream_inference=*/true);
+       },
+       nullptr},
+      {"elman_threads" + n,
+       "as elman, on an elman::ThreadPool of " + n + " threads", true, true,
+       [threads](const PeerProblem& p) {
+         return MakeElmanPeer(p, /*stream_inference=*/true, threads);
+       },
+       nullptr, /*same_bits_as_elman=*/true},
+  };
+#ifdef ELMAN_HAVE_ONEDNN
+  all.push_back({"onednn", "oneDNN vanilla_rnn + matmul; 1 thread", true, true,
+                 [](const PeerProblem& p) { return MakeOneDnnPeer(p, 1); },
+                 nullptr});
+  all.push_back({"onednn_threads" + n,
+                 "oneDNN vanilla_rnn + matmul; " + n + " OpenMP threads", true,
+                 true,
+                 [threads](const PeerProblem& p) {
+                   return MakeOneDnnPeer(p, static_cast<int>(threads));
+                 },
+                 nullptr});
+#endif
+  return all;
+}
+
+// Whether two training steps' results (and inference outputs) are the same
+// bits.
+bool SameBits(const Peer& a, const Peer& b) {
+  const PeerResult x = a.Result(), y = b.Result();
+  const auto same = [](std::span<const float> u, std::span<const float> v) {
+    return u.size() == v.size() &&
+           std::memcmp(u.data(), v.data(), u.size() * sizeof(float)) == 0;
+  };
+  return std::memcmp(&x.loss, &y.loss, sizeof(x.loss)) == 0 &&
+         same(x.dW, y.dW) && same(x.dU, y.dU) && same(x.db, y.db) &&
+         same(x.dV, y.dV) && same(x.dc, y.dc) &&
+         same(a.InferOutput(), b.InferOutput());
 }
 
 // max |got − want| / max(‖want‖∞, tiny).
@@ -183,6 +242,7 @@ bool CheckAgreement(const std::vector<Implementation>& implementations) {
     const PeerProblem problem = MakeProblem(s);
     const ReferenceResult want = RunReference(problem);
     const std::vector<double> loss_want = {want.loss};
+    std::unique_ptr<Peer> elman;  // what same_bits_as_elman is checked against
 
     std::string line =
         "I=" + std::to_string(s.input) + " H=" + std::to_string(s.hidden) +
@@ -221,11 +281,17 @@ bool CheckAgreement(const std::vector<Implementation>& implementations) {
         if (std::isnan(e.error) || e.error > worst->error) worst = &e;
       }
       const bool ok = worst->error <= kTolerance;  // false for NaN
-      all_ok = all_ok && ok;
-      char cell[128];
-      std::snprintf(cell, sizeof(cell), "  %s %.1e(%s)%s", impl.name,
-                    worst->error, worst->what, ok ? "" : " FAIL");
+      const bool bits_ok =
+          !impl.same_bits_as_elman || (elman && SameBits(*peer, *elman));
+      all_ok = all_ok && ok && bits_ok;
+      char cell[160];
+      std::snprintf(cell, sizeof(cell), "  %s %.1e(%s)%s%s", impl.name.c_str(),
+                    worst->error, worst->what, ok ? "" : " FAIL",
+                    !impl.same_bits_as_elman ? ""
+                    : bits_ok                ? " =elman bits"
+                                             : " FAIL(not elman's bits)");
       line += cell;
+      if (impl.name == "elman") elman = std::move(peer);
     }
     std::printf("%s\n", line.c_str());
   }
@@ -268,17 +334,19 @@ void Run(benchmark::State& state, const Implementation& impl, bool train) {
   state.SetLabel(impl.label);
 }
 
-void Register(const Implementation& impl, bool train) {
+void Register(const Implementation& impl, bool train, bool real_time) {
   const std::string name =
       std::string(train ? "TrainStep/" : "Forward/") + impl.name;
   auto* b = benchmark::RegisterBenchmark(
       name.c_str(),
       [impl, train](benchmark::State& state) { Run(state, impl, train); });
   b->ArgNames({"I", "H", "O", "T", "B"})->Unit(benchmark::kMicrosecond);
-  // CPU time (the default), not wall time: everything runs on this one
-  // thread (OMP_NUM_THREADS=1), and on a shared machine wall time also counts
-  // the time other processes hold the core.
-  const bool is_reference = std::strcmp(impl.name, "reference") == 0;
+  // CPU time (the default), not wall time, when everything runs on this one
+  // thread (OMP_NUM_THREADS=1): on a shared machine wall time also counts
+  // the time other processes hold the core. With --threads, wall time: the
+  // CPU time of this thread alone would leave the other threads' out.
+  if (real_time) b->UseRealTime();
+  const bool is_reference = impl.name == "reference";
   for (const PeerShape& s : kShapes) {
     if (is_reference && ForwardFlops(s) > kReferenceMaxForwardFlops) continue;
     if (!impl.Covers(s, train)) continue;
@@ -291,8 +359,10 @@ void Register(const Implementation& impl, bool train) {
 // ------------------------------------------------------------ streaming step
 
 // StreamStep/<impl>/H:n, with I = O = H/4 and B = 1 (BM_StreamStep's shapes,
-// plus H = 64).
+// plus H = 64); with --threads, also H = 1024, where U alone (4 MiB) fills
+// two cores' L2.
 constexpr size_t kStreamHidden[] = {32, 64, 128, 512};
+constexpr size_t kStreamHiddenThreaded[] = {32, 64, 128, 512, 1024};
 
 // The timed loop cycles through this many preallocated inputs x(t) while h
 // keeps evolving (never reset); the agreement check runs this many steps.
@@ -309,8 +379,8 @@ PeerShape OneStep(const PeerShape& s) {
 }
 
 struct StreamImplementation {
-  const char* name;
-  const char* label;  // shown beside every result
+  std::string name;
+  std::string label;  // shown beside every result
   std::function<std::unique_ptr<StreamPeer>(const PeerProblem&)> make;
   std::function<bool(size_t)> covers;  // has H? empty: every H
 
@@ -320,8 +390,8 @@ struct StreamImplementation {
 // elman first: it is what the others are checked against.
 std::vector<StreamImplementation> StreamImplementations() {
   std::vector<StreamImplementation> all = {
-      {"elman", "elman::Stream::Step, dispatched SIMD", MakeElmanStreamPeer,
-       nullptr},
+      {"elman", "elman::Stream::Step, dispatched SIMD",
+       [](const PeerProblem& p) { return MakeElmanStreamPeer(p); }, nullptr},
   };
 #ifdef ELMAN_HAVE_EIGEN
   all.push_back({"eigen", "Eigen 3.4, col-major, 2 GEMVs + tanh + GEMV",
@@ -336,6 +406,22 @@ std::vector<StreamImplementation> StreamImplementations() {
                  MakeOneDnnStreamPeer, nullptr});
 #endif
   return all;
+}
+
+// --threads=N: elman::Stream on one thread and on N.
+std::vector<StreamImplementation> ThreadedStreamImplementations(
+    size_t threads) {
+  const std::string n = std::to_string(threads);
+  return {
+      {"elman", "elman::Stream::Step, dispatched SIMD; 1 thread",
+       [](const PeerProblem& p) { return MakeElmanStreamPeer(p); }, nullptr},
+      {"elman_threads" + n,
+       "elman::Stream::Step on an elman::ThreadPool of " + n + " threads",
+       [threads](const PeerProblem& p) {
+         return MakeElmanStreamPeer(p, threads);
+       },
+       nullptr},
+  };
 }
 
 // y [T][O] and h [T][H] of kStreamInputs steps from h = 0, x(t) from
@@ -364,14 +450,15 @@ StreamTrace TraceOf(StreamPeer& peer, const PeerProblem& problem) {
 // elman::Stream over y and h of all steps, and elman's y against the double
 // reference. Returns false if any exceeds kTolerance.
 bool CheckStreamAgreement(
-    const std::vector<StreamImplementation>& implementations) {
+    const std::vector<StreamImplementation>& implementations,
+    std::span<const size_t> hidden_sizes) {
   std::printf(
       "Streaming step agreement, %zu steps from h = 0: elman::Stream's y vs "
       "elman::reference (double), each peer's y and h vs elman::Stream's, "
       "|got - want|_inf / |want|_inf, tolerance %.0e\n",
       kStreamInputs, kTolerance);
   bool all_ok = true;
-  for (const size_t hidden : kStreamHidden) {
+  for (const size_t hidden : hidden_sizes) {
     const PeerProblem problem = MakeProblem(StreamShape(hidden));
     const std::unique_ptr<StreamPeer> elman = MakeElmanStreamPeer(problem);
     const StreamTrace want = TraceOf(*elman, problem);
@@ -384,7 +471,7 @@ bool CheckStreamAgreement(
                   hidden, hidden / 4, reference_error, ok ? "" : " FAIL");
     std::string line = cell;
     for (const StreamImplementation& impl : implementations) {
-      if (std::strcmp(impl.name, "elman") == 0 || !impl.Covers(hidden)) {
+      if (impl.name == "elman" || !impl.Covers(hidden)) {
         continue;
       }
       const std::unique_ptr<StreamPeer> peer = impl.make(problem);
@@ -396,8 +483,8 @@ bool CheckStreamAgreement(
       const double worst = y_worst ? y_error : h_error;
       ok = worst <= kTolerance;  // false for NaN
       all_ok = all_ok && ok;
-      std::snprintf(cell, sizeof(cell), "  %s %.1e(%s)%s", impl.name, worst,
-                    y_worst ? "y" : "h", ok ? "" : " FAIL");
+      std::snprintf(cell, sizeof(cell), "  %s %.1e(%s)%s", impl.name.c_str(),
+                    worst, y_worst ? "y" : "h", ok ? "" : " FAIL");
       line += cell;
     }
     std::printf("%s\n", line.c_str());
@@ -426,13 +513,15 @@ void RunStream(benchmark::State& state, const StreamImplementation& impl) {
   state.SetLabel(impl.label);
 }
 
-void RegisterStream(const StreamImplementation& impl) {
+void RegisterStream(const StreamImplementation& impl,
+                    std::span<const size_t> hidden_sizes, bool real_time) {
   const std::string name = std::string("StreamStep/") + impl.name;
   auto* b = benchmark::RegisterBenchmark(
       name.c_str(),
       [impl](benchmark::State& state) { RunStream(state, impl); });
   b->ArgName("H")->Unit(benchmark::kNanosecond);
-  for (const size_t hidden : kStreamHidden) {
+  if (real_time) b->UseRealTime();
+  for (const size_t hidden : hidden_sizes) {
     if (!impl.Covers(hidden)) continue;
     b->Arg(static_cast<int64_t>(hidden));
   }
@@ -463,17 +552,34 @@ std::string LoadedBlas() {
 // constructor that runs when the library is loaded, i.e. before main: a
 // setenv in main alone comes too late (measured: omp_get_max_threads() stays
 // at the core count). So the very first thing main does, before any oneDNN
-// or libtorch call, is setenv("OMP_NUM_THREADS", "1") and, if it was not
-// already 1, re-execute this program with it.
-void EnsureSingleThreaded(char** argv) {
-  const char* threads = std::getenv("OMP_NUM_THREADS");
-  if (threads != nullptr && std::strcmp(threads, "1") == 0) return;
-  setenv("OMP_NUM_THREADS", "1", /*overwrite=*/1);
+// or libtorch call, is setenv("OMP_NUM_THREADS", "<threads>") (1, or N of
+// --threads=N) and, if it was not already that, re-execute this program with
+// it.
+void EnsureOpenMpThreads(char** argv, size_t threads) {
+  const std::string wanted = std::to_string(threads);
+  const char* current = std::getenv("OMP_NUM_THREADS");
+  if (current != nullptr && wanted == current) return;
+  setenv("OMP_NUM_THREADS", wanted.c_str(), /*overwrite=*/1);
   execv("/proc/self/exe", argv);
   std::fprintf(stderr,
                "elman_bench_peers: could not re-execute with "
-               "OMP_NUM_THREADS=1; run it with that set\n");
+               "OMP_NUM_THREADS=%s; run it with that set\n",
+               wanted.c_str());
   std::exit(2);
+}
+
+// N of --threads=N (1 without it); 0 if the value is not a number ≥ 1.
+size_t ThreadsArgument(int argc, char** argv) {
+  constexpr const char kFlag[] = "--threads=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], kFlag, sizeof(kFlag) - 1) == 0) {
+      char* end = nullptr;
+      const unsigned long value =  // NOLINT(runtime/int)
+          std::strtoul(argv[i] + sizeof(kFlag) - 1, &end, 10);
+      return *end == '\0' ? value : 0;
+    }
+  }
+  return 1;
 }
 
 }  // namespace
@@ -481,12 +587,20 @@ void EnsureSingleThreaded(char** argv) {
 
 int main(int argc, char** argv) {
   using namespace elman::bench;  // NOLINT(build/namespaces)
-  EnsureSingleThreaded(argv);
+  const size_t threads = ThreadsArgument(argc, argv);
+  if (threads == 0) {
+    std::fprintf(stderr, "elman_bench_peers: --threads=N wants N >= 1\n");
+    return 1;
+  }
+  EnsureOpenMpThreads(argv, threads);
+  const bool threaded = threads > 1;
   bool check_only = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--check_only") == 0) {
       check_only = true;
+    } else if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      continue;
     } else {
       argv[kept++] = argv[i];
     }
@@ -495,29 +609,42 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  std::vector<Implementation> implementations = Implementations();
+  std::vector<Implementation> implementations =
+      threaded ? ThreadedImplementations(threads) : Implementations();
   const std::vector<StreamImplementation> stream_implementations =
-      StreamImplementations();
-  std::printf("elman target %s; OMP_NUM_THREADS=1 (single thread)\n",
-              elman::CurrentTarget().c_str());
+      threaded ? ThreadedStreamImplementations(threads)
+               : StreamImplementations();
+  const std::span<const size_t> stream_hidden =
+      threaded ? std::span<const size_t>(kStreamHiddenThreaded)
+               : std::span<const size_t>(kStreamHidden);
+  std::printf("elman target %s; OMP_NUM_THREADS=%zu%s\n",
+              elman::CurrentTarget().c_str(), threads,
+              threaded ? "" : " (single thread)");
   // Both checks run (and print) even if the first fails.
   const bool passes_agree = CheckAgreement(implementations);
-  const bool streams_agree = CheckStreamAgreement(stream_implementations);
+  const bool streams_agree =
+      CheckStreamAgreement(stream_implementations, stream_hidden);
   if (!passes_agree || !streams_agree) return 1;
   if (check_only) return 0;
 
-  implementations.push_back({"reference", "double, textbook loops; allocates",
-                             true, true, MakeReferencePeer, nullptr});
-  for (const Implementation& impl : implementations) {
-    if (impl.train) Register(impl, /*train=*/true);
+  if (!threaded) {
+    implementations.push_back({"reference", "double, textbook loops; allocates",
+                               true, true, MakeReferencePeer, nullptr});
   }
   for (const Implementation& impl : implementations) {
-    if (impl.infer) Register(impl, /*train=*/false);
+    if (impl.train) Register(impl, /*train=*/true, threaded);
+  }
+  for (const Implementation& impl : implementations) {
+    if (impl.infer) Register(impl, /*train=*/false, threaded);
   }
   for (const StreamImplementation& impl : stream_implementations) {
-    RegisterStream(impl);
+    RegisterStream(impl, stream_hidden, threaded);
   }
-  benchmark::AddCustomContext("threads", "1 (OMP_NUM_THREADS=1)");
+  benchmark::AddCustomContext(
+      "threads", threaded ? "1 and " + std::to_string(threads) +
+                                " (OMP_NUM_THREADS=" + std::to_string(threads) +
+                                "), wall-clock time"
+                          : std::string("1 (OMP_NUM_THREADS=1)"));
   benchmark::AddCustomContext("elman_target", elman::CurrentTarget());
 #ifdef ELMAN_HAVE_TORCH
   benchmark::AddCustomContext("torch_blas", LoadedBlas());

@@ -10,6 +10,7 @@
 #include "elman/reference.h"  // IWYU pragma: export
 #include "elman/stream.h"     // IWYU pragma: export
 #include "elman/targets.h"    // IWYU pragma: export
+#include "elman/threads.h"    // IWYU pragma: export
 #include "elman/train.h"      // IWYU pragma: export
 #include "elman/trainer.h"    // IWYU pragma: export
 #include "elman/version.h"    // IWYU pragma: export

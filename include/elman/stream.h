@@ -9,6 +9,7 @@
 
 #include "elman/export.h"
 #include "elman/model.h"
+#include "elman/threads.h"
 
 namespace elman {
 
@@ -20,6 +21,10 @@ class ELMAN_EXPORT Stream {
  public:
   /// Throws Error if batch is 0 or a weight is not finite.
   explicit Stream(const Model& model, size_t batch = 1);
+  /// The same, and Step and Run share their work with `threads`
+  /// (elman/threads.h: the same results, bit for bit), which must outlive
+  /// the stream.
+  Stream(const Model& model, size_t batch, ThreadPool& threads);
   ~Stream();
   Stream(Stream&&) noexcept;
   Stream& operator=(Stream&&) noexcept;

@@ -11,6 +11,7 @@
 
 #include "elman/export.h"
 #include "elman/model.h"
+#include "elman/threads.h"
 
 namespace elman {
 
@@ -23,6 +24,10 @@ class ELMAN_EXPORT Workspace {
  public:
   /// Throws Error if any size is 0.
   Workspace(Dims dims, size_t max_steps, size_t max_batch = 1);
+  /// The same, and Forward and Backward on it share their work with
+  /// `threads` (elman/threads.h: the same results, bit for bit), which must
+  /// outlive the workspace.
+  Workspace(Dims dims, size_t max_steps, size_t max_batch, ThreadPool& threads);
   ~Workspace();
   Workspace(Workspace&&) noexcept;
   Workspace& operator=(Workspace&&) noexcept;

@@ -13,6 +13,7 @@
 #include "elman/export.h"
 #include "elman/model.h"
 #include "elman/optim.h"
+#include "elman/threads.h"
 #include "elman/train.h"
 
 namespace elman {
@@ -44,6 +45,10 @@ struct TrainerOptions {
   /// Clip the gradients to this global 2-norm before the update
   /// (ClipGradNorm); 0 disables clipping.
   double max_gradient_norm = 0.0;
+  /// Forward and Backward share their work with this pool (elman/threads.h:
+  /// the same results, bit for bit); it must outlive the Trainer. nullptr:
+  /// the calling thread alone.
+  ThreadPool* threads = nullptr;
 };
 
 struct TrainStepResult {

@@ -132,6 +132,40 @@ void GemmSequence(const GemmArgs& first, const GemmSteps& steps);
 /// not in every pass that uses them).
 void Gemm(const GemmArgs& args);
 
+/// Moves `args` on to the next product of a sequence (see GemmSteps).
+HWY_INLINE void MoveBySteps(GemmArgs& args, const GemmSteps& steps) {
+  args.a += steps.a;
+  args.c += steps.c;
+  if (args.epilogue == GemmEpilogue::kStoreAndActivate) {
+    args.activated += steps.extra;
+  } else if (args.epilogue == GemmEpilogue::kTimesDerivative) {
+    args.activation_output += steps.extra;
+  }
+}
+
+// Cutting one product into parts that threads compute independently, each
+// part a product of its own (src/parallel_gemm-inl.h). The cuts follow the
+// kernel's own tiles, so that every element of C is summed in the same order
+// as by the whole product: the parts' results are bit for bit the whole's.
+//   - Rows: parts start at a multiple of the row tile, and, unless the
+//     product is row-invariant, each part has more rows than one tile (a
+//     product of a single row tile sums K in one block, not in kBlockK
+//     blocks).
+//   - Columns: parts start at a multiple of the panel width (a single-row
+//     product's panels are wider).
+// Packing (GemmArgs::pack) only copies operands: each part needs its own
+// scratch, and the cut does not change what is summed.
+
+/// The most parts (≤ max_parts, ≥ 1) the rows of `args` can be cut into.
+size_t GemmRowParts(const GemmArgs& args, size_t max_parts);
+/// Part `part` of `parts` ≤ GemmRowParts(args, parts) of the rows, as a
+/// product of its own (its pack scratch still to be set).
+GemmArgs GemmRowPart(const GemmArgs& args, size_t part, size_t parts);
+/// The most parts (≤ max_parts, ≥ 1) the columns of `args` can be cut into.
+size_t GemmColumnParts(const GemmArgs& args, size_t max_parts);
+/// Part `part` of `parts` ≤ GemmColumnParts(args, parts) of the columns.
+GemmArgs GemmColumnPart(const GemmArgs& args, size_t part, size_t parts);
+
 }  // namespace elman::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 

@@ -11,40 +11,11 @@
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
 #include "src/backward-inl.h"
-#include "src/kernels/activation-inl.h"
-#include "src/kernels/partial-inl.h"
+#include "src/kernels/elementwise-inl.h"
 #include "src/workspace_impl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
-namespace hn = hwy::HWY_NAMESPACE;
-
-// error[i] = gradient[i] · g'(pre[i]) for i < n, g' formed from g(pre[i])
-// as in OutputError (src/kernels/elementwise-inl.h).
-HWY_INLINE void OutputGradientError(Activation output_activation,
-                                    const float* pre, const float* gradient,
-                                    float* error, size_t n) {
-  const hn::ScalableTag<float> d;
-  const size_t lanes = hn::Lanes(d);
-  WithActivation(output_activation, [&](auto tag) {
-    constexpr Activation kG = decltype(tag)::value;
-    auto error_of = [&](auto z, auto upstream) HWY_ATTR {
-      return hn::Mul(upstream, DerivativeFromOutput<kG>(d, Activate<kG>(d, z)));
-    };
-    size_t i = 0;
-    for (; i + lanes <= n; i += lanes) {
-      hn::StoreU(error_of(hn::LoadU(d, pre + i), hn::LoadU(d, gradient + i)), d,
-                 error + i);
-    }
-    if (i < n) {
-      const size_t rest = n - i;
-      StorePartial(d,
-                   error_of(LoadPartial(d, pre + i, rest),
-                            LoadPartial(d, gradient + i, rest)),
-                   error + i, rest);
-    }
-  });
-}
 
 void BackwardFromOutputGradientPass(const Model* model,
                                     const float* output_gradient,

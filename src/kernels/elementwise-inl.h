@@ -1,6 +1,6 @@
 // Elementwise and reduction kernels around the loss (eq. 7.11–7.13) and the
-// bias gradients: the output error e(t), the squared error of a step, and the
-// column sums db = Σ δ(t), dc = Σ e(t).
+// bias gradients: the output error e(t) (from a target or from ∂L/∂y), the
+// squared error of a step, and the column sums db = Σ δ(t), dc = Σ e(t).
 #if defined(ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_
 #undef ELMAN_SRC_KERNELS_ELEMENTWISE_INL_H_
@@ -19,35 +19,56 @@ HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+/// out[i] = op(a, b)[i] for i < n, op taking the vectors of a and b at i: the
+/// loop of the two-input kernels below, a whole vector at a time and the last
+/// one partial.
+template <class D, class Op>
+HWY_INLINE void ZipWith(D d, const float* a, const float* b, float* out,
+                        size_t n, const Op& op) {
+  const size_t lanes = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(op(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, out + i);
+  }
+  if (i < n) {
+    const size_t rest = n - i;
+    StorePartial(d,
+                 op(LoadPartial(d, a + i, rest), LoadPartial(d, b + i, rest)),
+                 out + i, rest);
+  }
+}
+
 /// error[i] = weight · (g(pre[i]) − target[i]) · g'(pre[i]) for i < n:
 /// e(t) = ∂L/∂ŷ(t), the start of eq. 7.14, with the step's loss weight.
 HWY_INLINE void OutputError(Activation output_activation, const float* pre,
                             const float* target, float weight, float* error,
                             size_t n) {
   const hn::ScalableTag<float> d;
-  const size_t lanes = hn::Lanes(d);
   const auto weight_vec = hn::Set(d, weight);
   WithActivation(output_activation, [&](auto tag) {
     constexpr Activation kG = decltype(tag)::value;
     // g evaluated once: g'(ŷ) comes from y = g(ŷ).
-    auto error_of = [&](auto z, auto y_target) HWY_ATTR {
+    ZipWith(d, pre, target, error, n, [&](auto z, auto y_target) HWY_ATTR {
       const auto y = Activate<kG>(d, z);
       const auto residual = hn::Sub(y, y_target);
       return hn::Mul(hn::Mul(residual, DerivativeFromOutput<kG>(d, y)),
                      weight_vec);
-    };
-    size_t i = 0;
-    for (; i + lanes <= n; i += lanes) {
-      hn::StoreU(error_of(hn::LoadU(d, pre + i), hn::LoadU(d, target + i)), d,
-                 error + i);
-    }
-    if (i < n) {
-      const size_t rest = n - i;
-      StorePartial(d,
-                   error_of(LoadPartial(d, pre + i, rest),
-                            LoadPartial(d, target + i, rest)),
-                   error + i, rest);
-    }
+    });
+  });
+}
+
+/// error[i] = gradient[i] · g'(pre[i]) for i < n: e(t) from ∂L/∂y(t) given
+/// by the caller (BackwardFromOutputGradient), g' formed from g(pre[i]) as in
+/// OutputError.
+HWY_INLINE void OutputGradientError(Activation output_activation,
+                                    const float* pre, const float* gradient,
+                                    float* error, size_t n) {
+  const hn::ScalableTag<float> d;
+  WithActivation(output_activation, [&](auto tag) {
+    constexpr Activation kG = decltype(tag)::value;
+    ZipWith(d, pre, gradient, error, n, [&](auto z, auto upstream) HWY_ATTR {
+      return hn::Mul(upstream, DerivativeFromOutput<kG>(d, Activate<kG>(d, z)));
+    });
   });
 }
 

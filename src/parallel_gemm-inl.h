@@ -43,11 +43,21 @@ HWY_INLINE double GemmWork(const GemmArgs& args) {
                   kWorkPerElementOfB * b_elements);
 }
 
-/// A product is cut only into parts of at least this much work: a fork and
-/// join of the pool costs about 1 µs on Zen 5 (elman_bench_threads), 2^19
-/// flops about 4 µs of the kernel. Nothing of a model with H ≤ 64 and B = 1
-/// is cut (its largest product, dU at T = 100, is 2^19.6 flops).
+/// A product of a few rows (a streaming step, one step of a recurrence) is
+/// cut only into parts of at least this much work: a fork and join of the
+/// pool costs about 1 µs on Zen 5 (elman_bench_threads), 2^19 flops about
+/// 4 µs of the kernel. Each thread then streams its own part of B (the
+/// weights), which stays in its own cache from one step to the next.
 inline constexpr double kMinWorkPerPart = 1 << 19;
+/// A product over many rows (the hoisted projections, the weight gradients)
+/// also moves its rows of A and C between the cores' caches: the next phase
+/// of the pass reads on one thread what the other wrote. On Zen 5 that made
+/// products of 2^20–2^21.6 flops slower on two threads than on one (the
+/// training step at (64,128,64,100,1): 0.78–0.83×); cut only into parts of
+/// at least this much, nothing of a model with H ≤ 128 and B = 1 is cut.
+inline constexpr double kMinWorkPerPartManyRows = 1 << 21;
+/// Rows up to which a product counts as a few.
+inline constexpr size_t kFewRows = 4;
 /// A recurrence cut by columns synchronises at every step: it is cut only
 /// when each part's share of one step is at least this much work (at B = 1:
 /// H ≥ 256; H = 128, 0.5 µs a step on one thread, would gain less than a
@@ -66,7 +76,9 @@ HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
 /// Gemm(args) on the team: by rows where every part gets its own rows (A
 /// and C disjoint), else by columns.
 HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
-  const size_t wanted = team.PartsFor(GemmWork(args), kMinWorkPerPart);
+  const size_t wanted = team.PartsFor(
+      GemmWork(args),
+      args.m <= kFewRows ? kMinWorkPerPart : kMinWorkPerPartManyRows);
   const size_t row_parts = wanted > 1 ? GemmRowParts(args, wanted) : 1;
   const size_t column_parts =
       row_parts < wanted ? GemmColumnParts(args, wanted) : 1;

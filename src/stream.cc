@@ -163,9 +163,13 @@ constexpr const char* kConstructor = "elman::Stream";
 }  // namespace
 
 // Rows (steps × sequences) that a chunk of Run covers: enough to run its
-// projections as products at GEMM speed, few enough that the chunk's ĥ, h
-// and ŷ stay small (64 rows of H floats each).
-constexpr size_t kChunkRows = 64;
+// projections as products at GEMM speed, and on a pool to pay for their
+// forks and joins (at B = 32 a chunk of 64 rows was 2 steps, 3 forks a
+// chunk), few enough that the chunk's ĥ, h and ŷ stay in L2 (256 rows of H
+// floats each: 512 KiB at H = 512). One thread was as fast with 256 as
+// with 64 on every shape of the benchmarks (elman_bench_passes,
+// BM_Inference, Zen 5).
+constexpr size_t kChunkRows = 256;
 
 Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
     : dims(model.dims()),

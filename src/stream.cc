@@ -165,8 +165,8 @@ constexpr const char* kConstructor = "elman::Stream";
 // Rows (steps × sequences) that a chunk of Run covers: enough to run its
 // projections as products at GEMM speed, and on a pool to pay for their
 // forks and joins (at B = 32 a chunk of 64 rows was 2 steps, 3 forks a
-// chunk), few enough that the chunk's ĥ, h and ŷ stay in L2 (256 rows of H
-// floats each: 512 KiB at H = 512). One thread was as fast with 256 as
+// chunk), few enough that the chunk's ĥ, h and ŷ stay small (256 rows of
+// H floats each: 128 KiB at H = 128). One thread was as fast with 256 as
 // with 64 on every shape of the benchmarks (elman_bench_passes,
 // BM_Inference, Zen 5).
 constexpr size_t kChunkRows = 256;

@@ -244,8 +244,20 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
 
   // Weight gradients as products over all stored steps. dU pairs δ(t) with
   // h(t−1): hidden block t. Without h0 the t = 0 term is zero and skipped.
-  OuterProductSum(team, delta, dims.hidden, ws->x.data(), dims.input, rows,
-                  grads->W().data(), pack);
+  // dW = Δᵀ X (H×I): with I below a vector's lanes (the sine wave's I = 1)
+  // each FMA of that product would hold I useful lanes. dWᵀ = Xᵀ Δ (I×H)
+  // is the same sums with H-wide rows, transposed after.
+  const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
+  if (dims.input < lanes && dims.input < dims.hidden) {
+    float* dw_transposed = ws->weight_gradient_transposed.data();
+    OuterProductSum(team, ws->x.data(), dims.input, delta, dims.hidden, rows,
+                    dw_transposed, pack);
+    internal::Transpose(dw_transposed, dims.input, dims.hidden,
+                        grads->W().data());
+  } else {
+    OuterProductSum(team, delta, dims.hidden, ws->x.data(), dims.input, rows,
+                    grads->W().data(), pack);
+  }
   if (ws->has_h0) {
     OuterProductSum(team, delta, dims.hidden, hidden, dims.hidden, rows,
                     grads->U().data(), pack);

@@ -25,6 +25,8 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       pre_output(steps * batch * d.output),
       output_error(steps * batch * d.output),
       delta(steps * batch * d.hidden),
+      weight_gradient_transposed(
+          d.input < internal::Buffer::kSlackFloats ? d.input * d.hidden : 0),
       w_transposed(d.input * d.hidden),
       u_transposed(d.hidden * d.hidden),
       v_transposed(d.hidden * d.output),

@@ -259,9 +259,9 @@ HWY_INLINE void ColumnPanelFrom(D d, const MatVecTerm* terms, size_t num_terms,
                                 std::index_sequence<kAcc...> accs) {
   const size_t lanes = hn::Lanes(d);
   // Split 0 starts from init, the others from zero.
-  auto start = [&](size_t acc) HWY_ATTR {
-    if (acc >= kVecs || init == nullptr) return hn::Zero(d);
-    const size_t j = col0 + acc * lanes;
+  auto start = [&](size_t acc_index) HWY_ATTR {
+    if (acc_index >= kVecs || init == nullptr) return hn::Zero(d);
+    const size_t j = col0 + acc_index * lanes;
     return LoadPartial(d, init + j, std::min(lanes, n - std::min(n, j)));
   };
   PanelLoop<kVecs>(d, terms, num_terms, n, col0, epilogue, accs,

@@ -8,13 +8,25 @@
 #include <cstddef>
 
 #include "hwy/aligned_allocator.h"
+#include "hwy/base.h"  // HWY_ARCH_ARM_A64
 
 namespace elman::internal {
 
+/// Floats in the widest vector of any target compiled in: AVX-512's 16 on
+/// x86; on AArch64 SVE's, whose length is known only at run time, up to
+/// 2048 bits. Kernels may load a whole vector starting at any element of a
+/// Buffer or of Parameters: both end with at least this much slack.
+#if HWY_ARCH_ARM_A64
+inline constexpr size_t kMaxVectorFloats = 64;
+#else
+inline constexpr size_t kMaxVectorFloats = 16;
+#endif
+
 class Buffer {
  public:
-  // Larger than any Highway vector of floats (HWY_MAX_BYTES / 4).
+  // At least one vector of the widest target (kMaxVectorFloats).
   static constexpr size_t kSlackFloats = 64;
+  static_assert(kSlackFloats >= kMaxVectorFloats);
 
   Buffer() = default;
   explicit Buffer(size_t size)

@@ -12,11 +12,13 @@
 // Must come after foreach_target.h.
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include "hwy/highway.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/partial-inl.h"
+#include "src/kernels/vector_pack-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -86,6 +88,9 @@ struct Panel {
 // Rows of the tile at and past `rows` (1 ≤ rows ≤ kRows) are computed from
 // a copy of the last valid row of A and never stored: a row-invariant
 // product (GemmArgs::row_invariant) runs every row in a full-height tile.
+// Targets with sizeless vectors (SVE) compute the same tile, in the same
+// order, without an array of accumulators: see the #else branch.
+#if !HWY_HAVE_SCALABLE
 template <size_t kRows, size_t kVecs, class D>
 HWY_INLINE void TileBody(D d, const GemmArgs& args, APanel a_panel, Panel panel,
                          size_t row0, size_t rows, size_t col0, KBlock block) {
@@ -185,6 +190,144 @@ HWY_INLINE void TileBody(D d, const GemmArgs& args, APanel a_panel, Panel panel,
     }
   }
 }
+#else   // HWY_HAVE_SCALABLE
+// The tile on targets whose vectors are sizeless (src/kernels/
+// vector_pack-inl.h): accumulator acc[s][r][v] of the array version above is
+// parameter number (s·kRows + r)·kVecs + v of a pack, and each of its loops
+// over the accumulators a fold expression over the pack. Each accumulator
+// gets the same operations in the same order as there. Within one fold, the
+// loads of B row k and the broadcasts of A(r, k) that several accumulators
+// share are the same expressions, merged by the compiler (kVecs loads and
+// kRows broadcasts per k, as in the array version).
+
+// Where the tile reads A and B along its K block: A(row0 + r, block.begin +
+// k) at a[row_offset[r] + k·a_col], B(block.begin + k, col0 + j) at
+// b[k·ldb + j].
+template <size_t kRows>
+struct TileOperands {
+  const float* HWY_RESTRICT a;
+  size_t row_offset[kRows];
+  size_t a_col;
+  const float* HWY_RESTRICT b;
+  size_t ldb;
+};
+
+// Accumulator kAcc's place in a kRows × kVecs tile: split, row and vector.
+template <size_t kRows, size_t kVecs, size_t kAcc>
+struct TilePlace {
+  static constexpr size_t kSplit = kAcc / (kRows * kVecs);
+  static constexpr size_t kRow = kAcc / kVecs % kRows;
+  static constexpr size_t kVec = kAcc % kVecs;
+};
+
+// acc + A(row, k)·B(k, vector) for accumulator kAcc's row and vector.
+template <size_t kRows, size_t kVecs, size_t kAcc, class D, class V>
+HWY_INLINE V TileMulAdd(D d, const TileOperands<kRows>& in, size_t k, V acc) {
+  using Place = TilePlace<kRows, kVecs, kAcc>;
+  const V a_broadcast =
+      hn::Set(d, in.a[in.row_offset[Place::kRow] + k * in.a_col]);
+  const V b_vec = hn::LoadU(d, in.b + k * in.ldb + Place::kVec * hn::Lanes(d));
+  return hn::MulAdd(a_broadcast, b_vec, acc);
+}
+
+// Accumulator kAcc's value before the K loop: C, the bias or zero in split
+// 0, as the array version initialises it; zero in the other splits.
+template <size_t kRows, size_t kVecs, size_t kAcc, class D>
+HWY_INLINE hn::Vec<D> TileStart(D d, const GemmArgs& args, GemmInit init,
+                                size_t row0, size_t rows, size_t col0,
+                                size_t cols) {
+  using Place = TilePlace<kRows, kVecs, kAcc>;
+  const size_t lanes = hn::Lanes(d);
+  const size_t offset = Place::kVec * lanes;
+  const size_t valid = std::min(lanes, cols - offset);
+  if (Place::kSplit == 0 && init == GemmInit::kAccumulate &&
+      Place::kRow < rows) {
+    return LoadPartial(
+        d, args.c + (row0 + Place::kRow) * args.ldc + col0 + offset, valid);
+  }
+  if (Place::kSplit == 0 && init == GemmInit::kBias) {
+    return LoadPartial(d, args.bias + col0 + offset, valid);
+  }
+  return hn::Zero(d);
+}
+
+// Stores the tile's row-and-vector kAcc < kRows·kVecs (split 0's numbering):
+// the sum of its kSplits accumulators, added in split order.
+template <size_t kRows, size_t kVecs, size_t kSplits, size_t kAcc, class D,
+          class... V>
+HWY_INLINE void TileStoreOne(D d, const GemmArgs& args, size_t row0,
+                             size_t rows, size_t col0, size_t cols, V... acc) {
+  using Place = TilePlace<kRows, kVecs, kAcc>;
+  if (Place::kRow >= rows) return;  // rows past `rows` are never stored
+  const size_t lanes = hn::Lanes(d);
+  const size_t offset = Place::kVec * lanes;
+  StorePartial(d, SumStrided<kAcc, kRows * kVecs, kSplits>(acc...),
+               args.c + (row0 + Place::kRow) * args.ldc + col0 + offset,
+               std::min(lanes, cols - offset));
+}
+
+template <size_t kRows, size_t kVecs, size_t kSplits, class D,
+          size_t... kStored, class... V>
+HWY_INLINE void TileStore(D d, const GemmArgs& args, size_t row0, size_t rows,
+                          size_t col0, size_t cols,
+                          std::index_sequence<kStored...>, V... acc) {
+  (TileStoreOne<kRows, kVecs, kSplits, kStored>(d, args, row0, rows, col0, cols,
+                                                acc...),
+   ...);
+}
+
+// The K loop and the store, the accumulators `acc` holding their starting
+// values.
+template <size_t kRows, size_t kVecs, class D, size_t... kAcc, class... V>
+HWY_INLINE void TileLoop(D d, const GemmArgs& args,
+                         const TileOperands<kRows>& in, size_t depth,
+                         size_t row0, size_t rows, size_t col0, size_t cols,
+                         std::index_sequence<kAcc...>, V... acc) {
+  constexpr size_t kSplits = KSplits(kRows, kVecs);
+  static_assert(sizeof...(kAcc) == kSplits * kRows * kVecs);
+  size_t k = 0;
+  for (; k + kSplits <= depth; k += kSplits) {
+    ((acc = TileMulAdd<kRows, kVecs, kAcc>(
+          d, in, k + TilePlace<kRows, kVecs, kAcc>::kSplit, acc)),
+     ...);
+  }
+  for (; k < depth; ++k) {  // the rest, into split 0
+    ((acc = TilePlace<kRows, kVecs, kAcc>::kSplit == 0
+                ? TileMulAdd<kRows, kVecs, kAcc>(d, in, k, acc)
+                : acc),
+     ...);
+  }
+  TileStore<kRows, kVecs, kSplits>(d, args, row0, rows, col0, cols,
+                                   std::make_index_sequence<kRows * kVecs>(),
+                                   acc...);
+}
+
+template <size_t kRows, size_t kVecs, class D, size_t... kAcc>
+HWY_INLINE void TileFromStart(D d, const GemmArgs& args,
+                              const TileOperands<kRows>& in, size_t depth,
+                              GemmInit init, size_t row0, size_t rows,
+                              size_t col0, size_t cols,
+                              std::index_sequence<kAcc...> accs) {
+  TileLoop<kRows, kVecs>(
+      d, args, in, depth, row0, rows, col0, cols, accs,
+      TileStart<kRows, kVecs, kAcc>(d, args, init, row0, rows, col0, cols)...);
+}
+
+template <size_t kRows, size_t kVecs, class D>
+HWY_INLINE void TileBody(D d, const GemmArgs& args, APanel a_panel, Panel panel,
+                         size_t row0, size_t rows, size_t col0, KBlock block) {
+  constexpr size_t kSplits = KSplits(kRows, kVecs);
+  const size_t cols = std::min(args.n - col0, kVecs * hn::Lanes(d));
+  TileOperands<kRows> in{a_panel.data, {}, a_panel.col, panel.data, panel.ldb};
+  for (size_t r = 0; r < kRows; ++r) {
+    in.row_offset[r] = std::min(r, rows - 1) * a_panel.row;
+  }
+  TileFromStart<kRows, kVecs>(
+      d, args, in, block.end - block.begin,
+      block.first ? args.init : GemmInit::kAccumulate, row0, rows, col0, cols,
+      std::make_index_sequence<kSplits * kRows * kVecs>());
+}
+#endif  // HWY_HAVE_SCALABLE
 
 // Single-row tiles (the matrix-vector products of the recurrence, one tile
 // per call at H ≤ 128) are inlined into the loops: out of line, H = 128 was
@@ -354,8 +497,8 @@ inline constexpr size_t kBlockK = 128;
 inline constexpr size_t kBlockM = 192;  // a multiple of 4 and 6
 inline constexpr size_t kPackMinRows = 4 * kMaxRows;
 // The pack scratch: B's panel first, then A's block.
-inline constexpr size_t kPackBFloats = kBlockK * 64;
-static_assert(kPackBFloats == kGemmPackBFloats);
+inline constexpr size_t kPackBFloats = kGemmPackBFloats;
+static_assert(kPackBFloats == kBlockK * kGemmWidestPanelFloats);
 static_assert(kPackBFloats + kBlockM * kBlockK <= kGemmPackFloats);
 static_assert(kBlockM % kMaxRows == 0 && kBlockM % kTallRows == 0);
 
@@ -415,6 +558,7 @@ inline constexpr size_t kGroupRows = kTallRows;  // packed A's row groups
 HWY_NOINLINE void GemmOne(const GemmArgs& args, EpilogueFn epilogue) {
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
+  static_assert(hn::MaxLanes(d) <= internal::kMaxVectorFloats);
   static_assert(kBlockK * kMaxVecs * hn::MaxLanes(d) <= kPackBFloats);
   const bool blocked = args.m > kMaxRows || args.row_invariant;
   const size_t block_k = blocked ? kBlockK : HWY_MAX(args.k, 1);

@@ -8,16 +8,18 @@
 #include <new>
 
 #include "elman/error.h"
+#include "src/buffer.h"
 #include "src/validate.h"
 
 namespace elman {
 namespace {
 
 // Every tensor starts on a 64-byte boundary, and the allocation ends with
-// kSlackFloats floats of zeros, so a kernel may load a whole vector that
-// starts at any element of any tensor without leaving the allocation.
+// kSlackFloats floats of zeros, one vector of the widest target, so a kernel
+// may load a whole vector that starts at any element of any tensor without
+// leaving the allocation.
 constexpr size_t kAlignFloats = 16;
-constexpr size_t kSlackFloats = 16;
+constexpr size_t kSlackFloats = internal::kMaxVectorFloats;
 constexpr std::align_val_t kAlignment{64};
 
 size_t RoundUp(size_t n, size_t multiple) {

@@ -144,9 +144,9 @@ void TestColumnSums() {
             "rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
             " ld=" + std::to_string(ld) + " case " + std::to_string(index));
         // The matrix must be readable a vector past each row's last used
-        // element: 16 floats of slack after the last row; its gaps and slack
+        // element: kSlack floats after the last row; its gaps and slack
         // hold NaN, which must never reach a stored sum.
-        GuardedMatrix matrix(rows, cols, ld, index % 4, 16, kt::kNaN);
+        GuardedMatrix matrix(rows, cols, ld, index % 4, kt::kSlack, kt::kNaN);
         GuardedMatrix sums(1, cols, cols, index / 4 % 4);
         matrix.FillRandom(random);
         sums.FillRandom(random, 100.0f, 200.0f);  // must be overwritten

@@ -40,7 +40,7 @@ constexpr size_t kRowCounts[] = {1, 2, 3, 4, 5, 9};
 // Extra row-stride padding for B, C and activated/activation_output.
 constexpr size_t kPads[] = {0, 1, 5, 16};
 // One vector of the widest target: B's last row must be readable that far.
-constexpr size_t kSlack = 16;
+using kt::kSlack;
 
 struct GemmCase {
   size_t m = 0, n = 0, k = 0;

@@ -18,6 +18,7 @@
 #include "elman/reference.h"
 #include "gtest/gtest.h"
 #include "hwy/aligned_allocator.h"
+#include "src/buffer.h"
 
 namespace elman::kernel_test {
 
@@ -25,6 +26,12 @@ namespace elman::kernel_test {
 /// the GEMM's tile widths (up to 8 vectors on a single row).
 inline constexpr size_t kLengths[] = {1,  2,  3,  7,  15,  16,
                                       17, 31, 33, 64, 100, 257};
+
+/// The slack an input matrix must stay readable for after its last row (the
+/// kernels' memory contract): one vector of the widest target compiled in,
+/// 16 floats on x86 and, with SVE's vectors of up to 2048 bits, 64 on
+/// AArch64.
+inline constexpr size_t kSlack = internal::kMaxVectorFloats;
 
 inline constexpr Activation kActivations[] = {
     Activation::kTanh, Activation::kSigmoid, Activation::kRelu,

@@ -64,11 +64,11 @@ void TestColumns() {
         SCOPED_TRACE("n=" + std::to_string(n) + " k0=" + std::to_string(k0) +
                      " k1=" + std::to_string(k1) + " pad=" +
                      std::to_string(pad) + (with_init ? " init" : ""));
-        // Matrices may be read a vector past each row (16 floats of slack
+        // Matrices may be read a vector past each row (kSlack floats of slack
         // after the last one): NaN there must never reach an output.
-        GuardedMatrix m0(k0, n, n + pad, index % 4, 16, kt::kNaN);
+        GuardedMatrix m0(k0, n, n + pad, index % 4, kt::kSlack, kt::kNaN);
         GuardedMatrix m1(std::max<size_t>(k1, 1), n, n + pad / 2,
-                         (index + 1) % 4, 16, kt::kNaN);
+                         (index + 1) % 4, kt::kSlack, kt::kNaN);
         GuardedMatrix in0(1, k0, k0, (index + 2) % 4, 0, kt::kNaN);
         GuardedMatrix in1(1, std::max<size_t>(k1, 1), std::max<size_t>(k1, 1),
                           (index + 3) % 4, 0, kt::kNaN);
@@ -162,7 +162,7 @@ void TestEpilogues() {
       ++index;
       SCOPED_TRACE(std::string(ActivationName(a)) + " n=" + std::to_string(n));
       const size_t k = 1 + index % 40;
-      GuardedMatrix matrix(k, n, n + 1, index % 4, 16, kt::kNaN);
+      GuardedMatrix matrix(k, n, n + 1, index % 4, kt::kSlack, kt::kNaN);
       GuardedMatrix in(1, k, k, (index + 1) % 4, 0, kt::kNaN);
       GuardedMatrix output(1, n, n, (index + 2) % 4, 0, kt::kNaN);
       matrix.FillRandom(random);
@@ -213,7 +213,7 @@ void TestEpilogues() {
 void TestColumnsDeterministic() {
   std::mt19937_64 random(33);
   for (size_t n : {size_t{17}, size_t{64}, size_t{129}}) {
-    GuardedMatrix matrix(n, n, n, 0, 16, kt::kNaN);
+    GuardedMatrix matrix(n, n, n, 0, kt::kSlack, kt::kNaN);
     GuardedMatrix in(1, n, n, 1, 0, kt::kNaN);
     matrix.FillRandom(random);
     in.FillRandom(random);

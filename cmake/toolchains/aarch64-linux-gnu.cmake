@@ -31,8 +31,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 # qemu. -L points qemu at the cross loader and libc; the multiarch libraries
 # (libhwy.so.1) are found in /usr/lib/aarch64-linux-gnu, the host path qemu
 # falls back to. No -cpu here: qemu-aarch64's default CPU is "max" (NEON, SVE
-# and SVE2), and QEMU_CPU in the environment picks another, e.g.
-# QEMU_CPU=cortex-a72 for NEON only.
+# and SVE2, with 512-bit vectors), and QEMU_CPU in the environment picks
+# another, e.g. QEMU_CPU=cortex-a72 for NEON only, or another vector length:
+# QEMU_CPU=max,sve-default-vector-length=32 (bytes) for 256 bits, the only
+# length on which Highway runs its SVE_256 target (16 bytes: SVE2_128).
 find_program(ELMAN_QEMU_AARCH64 qemu-aarch64 REQUIRED)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${ELMAN_QEMU_AARCH64} -L
                                   /usr/${elman_cross_triple})

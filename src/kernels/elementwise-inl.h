@@ -112,6 +112,31 @@ HWY_INLINE void ColumnSums(const float* matrix, size_t rows, size_t cols,
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
   constexpr size_t kVecs = 4;
+#if HWY_HAVE_SCALABLE
+  // Sizeless vectors (SVE) cannot be array elements: the same panels of
+  // kVecs vectors, summed into four named accumulators, of which those past
+  // `vecs` stay unused.
+  for (size_t col0 = 0; col0 < cols; col0 += kVecs * lanes) {
+    const size_t vecs = std::min(kVecs, (cols - col0 + lanes - 1) / lanes);
+    auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d),
+         acc3 = hn::Zero(d);
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = matrix + r * ld + col0;
+      acc0 = hn::Add(acc0, hn::LoadU(d, row));
+      if (vecs > 1) acc1 = hn::Add(acc1, hn::LoadU(d, row + lanes));
+      if (vecs > 2) acc2 = hn::Add(acc2, hn::LoadU(d, row + 2 * lanes));
+      if (vecs > 3) acc3 = hn::Add(acc3, hn::LoadU(d, row + 3 * lanes));
+    }
+    const auto store = [&](size_t v, hn::Vec<decltype(d)> sum) HWY_ATTR {
+      const size_t start = col0 + v * lanes;
+      StorePartial(d, sum, sums + start, std::min(lanes, cols - start));
+    };
+    store(0, acc0);
+    if (vecs > 1) store(1, acc1);
+    if (vecs > 2) store(2, acc2);
+    if (vecs > 3) store(3, acc3);
+  }
+#else
   for (size_t col0 = 0; col0 < cols; col0 += kVecs * lanes) {
     hn::Vec<decltype(d)> acc[kVecs];
     for (size_t v = 0; v < kVecs; ++v) acc[v] = hn::Zero(d);
@@ -127,6 +152,7 @@ HWY_INLINE void ColumnSums(const float* matrix, size_t rows, size_t cols,
       StorePartial(d, acc[v], sums + start, std::min(lanes, cols - start));
     }
   }
+#endif  // HWY_HAVE_SCALABLE
 }
 
 }  // namespace elman::HWY_NAMESPACE

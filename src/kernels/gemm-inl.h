@@ -32,16 +32,30 @@
 #ifndef ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 #define ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 #include <cstddef>
+
+#include "hwy/base.h"  // HWY_ARCH_ARM_A64
+#include "src/buffer.h"
 namespace elman {
+/// The widest panel of B of any target compiled in, in floats: 4 vectors
+/// (src/gemm.cc, kMaxVecs) of AVX-512 on x86; on AArch64 2 vectors of the
+/// widest SVE (internal::kMaxVectorFloats, 2048 bits; 128 to 512 on today's
+/// cores).
+#if HWY_ARCH_ARM_A64
+inline constexpr size_t kGemmWidestPanelFloats = 2 * internal::kMaxVectorFloats;
+#else
+inline constexpr size_t kGemmWidestPanelFloats = 4 * internal::kMaxVectorFloats;
+#endif
+/// The B panel's part of the pack scratch, one K block (128 rows) of the
+/// widest panel (32 KiB on AVX-512, stays in L1 while the row tiles stream
+/// past it; the panels of a narrower vector use the start of it): enough for
+/// every product that does not ask to pack A (GemmArgs::pack_strided_a),
+/// such as all of a Stream's.
+inline constexpr size_t kGemmPackBFloats = 128 * kGemmWidestPanelFloats;
 /// Size of the scratch (GemmArgs::pack) that Gemm packs its operands into:
-/// one K block (128 rows) of the widest panel of B of any target (4 vectors
-/// of 16 floats; 32 KiB, stays in L1 while the row tiles stream past it),
-/// then one block of 192 rows × 128 of A when A is read with a stride along
-/// K (96 KiB, stays in L2 while the column panels stream past it).
-inline constexpr size_t kGemmPackFloats = 128 * 64 + 192 * 128;
-/// The B panel's part alone: enough for every product that does not ask to
-/// pack A (GemmArgs::pack_strided_a), such as all of a Stream's.
-inline constexpr size_t kGemmPackBFloats = 128 * 64;
+/// the B panel's part, then one block of 192 rows × 128 of A when A is read
+/// with a stride along K (96 KiB, stays in L2 while the column panels
+/// stream past it).
+inline constexpr size_t kGemmPackFloats = kGemmPackBFloats + 192 * 128;
 }  // namespace elman
 #endif  // ELMAN_SRC_KERNELS_GEMM_PACK_FLOATS_
 

@@ -32,11 +32,13 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include "elman/model.h"
 #include "hwy/highway.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/partial-inl.h"
+#include "src/kernels/vector_pack-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -117,6 +119,7 @@ constexpr size_t SplitsFor(size_t vecs) {
   return vecs >= kChains ? 1 : std::min<size_t>(8, kChains / vecs);
 }
 
+#if !HWY_HAVE_SCALABLE
 // acc[kFirst][v] + … + acc[kFirst + kCount − 1][v] as a balanced tree, in
 // a fixed order (results are bit-identical run to run). Recursion on
 // constants rather than a loop whose bounds depend on an outer loop: GCC
@@ -190,6 +193,89 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
     epilogue(d, SumOfSplits<0, kSplits>(acc, v), col0 + v * lanes, valid(v));
   }
 }
+#else   // HWY_HAVE_SCALABLE
+// The panel on targets whose vectors are sizeless (src/kernels/
+// vector_pack-inl.h): accumulator acc[s][v] of the array version above is
+// parameter number s·kVecs + v of a pack, and each loop over the
+// accumulators a fold expression over it, with the same operations in the
+// same order. The broadcasts of in[k] that a split's vectors share are
+// merged by the compiler.
+
+// acc + in[k]·M(k, ·) for accumulator kAcc's vector of the panel.
+template <size_t kVecs, size_t kAcc, class D, class V>
+HWY_INLINE V PanelMulAdd(D d, const float* HWY_RESTRICT in,
+                         const float* HWY_RESTRICT row, size_t ld, size_t k,
+                         V acc) {
+  const V matrix = hn::LoadU(d, row + k * ld + kAcc % kVecs * hn::Lanes(d));
+  return hn::MulAdd(hn::Set(d, in[k]), matrix, acc);
+}
+
+// The epilogue of each vector kVec of the panel, on the sum of its kSplits
+// accumulators as a balanced tree (SumOfSplits' order).
+template <size_t kVecs, size_t kSplits, class D, class Epilogue, size_t... kVec,
+          class... V>
+HWY_INLINE void PanelFinish(D d, size_t n, size_t col0,
+                            const Epilogue& epilogue,
+                            std::index_sequence<kVec...>, V... acc) {
+  const size_t lanes = hn::Lanes(d);
+  (epilogue(d, SumStridedTree<kVec, kVecs, kSplits>(acc...),
+            col0 + kVec * lanes,
+            std::min(lanes, n - std::min(n, col0 + kVec * lanes))),
+   ...);
+}
+
+// The terms' sums into the accumulators `acc` (holding their starting
+// values), then the epilogue of each vector of the panel.
+template <size_t kVecs, class D, class Epilogue, size_t... kAcc, class... V>
+HWY_INLINE void PanelLoop(D d, const MatVecTerm* terms, size_t num_terms,
+                          size_t n, size_t col0, const Epilogue& epilogue,
+                          std::index_sequence<kAcc...>, V... acc) {
+  constexpr size_t kSplits = SplitsFor(kVecs);
+  static_assert(sizeof...(kAcc) == kSplits * kVecs);
+  for (size_t t = 0; t < num_terms; ++t) {
+    const float* HWY_RESTRICT in = terms[t].in;
+    const float* HWY_RESTRICT row = terms[t].matrix + col0;
+    const size_t depth = terms[t].k, ld = terms[t].ld;
+    size_t k = 0;
+    for (; k + kSplits <= depth; k += kSplits) {
+      ((acc = PanelMulAdd<kVecs, kAcc>(d, in, row, ld, k + kAcc / kVecs, acc)),
+       ...);
+    }
+    // The last depth % kSplits terms, one per accumulator set.
+    ((acc =
+          kAcc / kVecs + 1 < kSplits && k + kAcc / kVecs < depth
+              ? PanelMulAdd<kVecs, kAcc>(d, in, row, ld, k + kAcc / kVecs, acc)
+              : acc),
+     ...);
+  }
+  PanelFinish<kVecs, kSplits>(d, n, col0, epilogue,
+                              std::make_index_sequence<kVecs>(), acc...);
+}
+
+template <size_t kVecs, class D, class Epilogue, size_t... kAcc>
+HWY_INLINE void ColumnPanelFrom(D d, const MatVecTerm* terms, size_t num_terms,
+                                size_t n, size_t col0, const float* init,
+                                const Epilogue& epilogue,
+                                std::index_sequence<kAcc...> accs) {
+  const size_t lanes = hn::Lanes(d);
+  // Split 0 starts from init, the others from zero.
+  auto start = [&](size_t acc_index) HWY_ATTR {
+    if (acc_index >= kVecs || init == nullptr) return hn::Zero(d);
+    const size_t j = col0 + acc_index * lanes;
+    return LoadPartial(d, init + j, std::min(lanes, n - std::min(n, j)));
+  };
+  PanelLoop<kVecs>(d, terms, num_terms, n, col0, epilogue, accs,
+                   start(kAcc)...);
+}
+
+template <size_t kVecs, class D, class Epilogue>
+HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
+                            size_t n, size_t col0, const float* init,
+                            const Epilogue& epilogue) {
+  ColumnPanelFrom<kVecs>(d, terms, num_terms, n, col0, init, epilogue,
+                         std::make_index_sequence<SplitsFor(kVecs) * kVecs>());
+}
+#endif  // HWY_HAVE_SCALABLE
 
 }  // namespace matvec_detail
 

@@ -74,7 +74,7 @@ void ThreadPool::Impl::Stop() noexcept {
   stopping_ = true;
   ++jobs_;
   for (size_t worker = 1; worker <= workers_.size(); ++worker) {
-    slots_[worker].job.store(jobs_, std::memory_order_release);
+    slots_[worker].job.store(jobs_, std::memory_order_seq_cst);
     slots_[worker].job.notify_one();
   }
   for (std::thread& thread : workers_) thread.join();
@@ -123,7 +123,7 @@ void ThreadPool::Impl::Work(size_t worker) noexcept {
     seen = slot.job.load(std::memory_order_acquire);
     if (stopping_) return;
     task_(context_, internal::Part(this, worker, parts_));
-    if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (running_.fetch_sub(1, std::memory_order_seq_cst) == 1) {  // see Run
       running_.notify_one();
     }
   }
@@ -141,8 +141,15 @@ void ThreadPool::Impl::Run(size_t parts, internal::Task task,
   parts_ = parts;
   ++jobs_;
   running_.store(static_cast<uint32_t>(parts - 1), std::memory_order_relaxed);
+  // Every store that a sleeping thread may wait on is seq_cst, not only
+  // release: libstdc++ 12's notify_one skips the wake-up when it sees no
+  // registered waiter, and a release store may still sit in the store
+  // buffer while that check reads the waiter count, just as the waiter
+  // registers and reads the old value — a lost wake-up (a fork and join
+  // with sleeping workers hung once in elman_bench_threads, 2026-11-30).
+  // A seq_cst store (xchg on x86) orders the store before the check.
   for (size_t worker = 1; worker < parts; ++worker) {
-    slots_[worker].job.store(jobs_, std::memory_order_release);
+    slots_[worker].job.store(jobs_, std::memory_order_seq_cst);
     slots_[worker].job.notify_one();
   }
   task(context, internal::Part(this, 0, parts));
@@ -158,7 +165,7 @@ void ThreadPool::Impl::Barrier(size_t part) noexcept {
   const uint32_t round = barrier_round_.load(std::memory_order_acquire);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts_) {
     arrived_.store(0, std::memory_order_relaxed);
-    barrier_round_.store(round + 1, std::memory_order_release);
+    barrier_round_.store(round + 1, std::memory_order_seq_cst);  // see Run
     barrier_round_.notify_all();
   } else {
     WaitWhile(barrier_round_, round, slots_[part]);

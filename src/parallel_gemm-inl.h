@@ -54,7 +54,8 @@ inline constexpr double kMinWorkPerPart = 1 << 19;
 /// of the pass reads on one thread what the other wrote. On Zen 5 that made
 /// products of 2^20–2^21.6 flops slower on two threads than on one (the
 /// training step at (64,128,64,100,1): 0.78–0.83×); cut only into parts of
-/// at least this much, nothing of a model with H ≤ 128 and B = 1 is cut.
+/// at least this much, nothing of one sequence of 100 steps with H ≤ 128 is
+/// cut.
 inline constexpr double kMinWorkPerPartManyRows = 1 << 21;
 /// Rows up to which a product counts as a few.
 inline constexpr size_t kFewRows = 4;

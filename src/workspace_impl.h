@@ -35,8 +35,9 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   internal::Buffer output_error;  // E: e(t), [T][B][O]
   internal::Buffer delta;         // Δ: grad_dense(t), then δ(t), [T][B][H]
 
-  // dWᵀ, I×H, where Backward forms dW transposed (I narrower than any
-  // vector: I < Buffer::kSlackFloats; empty otherwise).
+  // dWᵀ, I×H, where Backward forms dW transposed (I narrower than the
+  // target's vector; allocated when I < Buffer::kSlackFloats, the widest
+  // vector's floats, and empty otherwise).
   internal::Buffer weight_gradient_transposed;
 
   // Weights transposed by Forward so that its products stream them by rows.

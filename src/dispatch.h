@@ -25,8 +25,13 @@ inline thread_local size_t pinned_target_index = kNoPinnedTarget;
 // Highway's initializing entry (ChooseAndCall), taken only while the chosen
 // target is uninitialized, e.g. after hwy::SetSupportedTargetsForTest.
 inline size_t DispatchIndex() {
+  // hwy::GetChosenTarget() is a call into libhwy (through the PLT when it is
+  // shared) that returns the same object every time: asked once, the
+  // dispatch of a Stream::Step is then a thread-local read and an atomic
+  // load.
+  static hwy::ChosenTarget& chosen = hwy::GetChosenTarget();
   const size_t pinned = pinned_target_index;
-  return pinned != kNoPinnedTarget ? pinned : hwy::GetChosenTarget().GetIndex();
+  return pinned != kNoPinnedTarget ? pinned : chosen.GetIndex();
 }
 
 // While alive, every ELMAN_DISPATCH on this thread runs on the target chosen

@@ -65,7 +65,7 @@ struct ForwardSequenceArgs {
 ///   ĥ = b + x·Wᵀ + h_previous·Uᵀ, h = f(ĥ)   (one column-form product with
 ///                                              two terms, f in registers)
 ///   ŷ = c + h·Vᵀ (column form) or V·h (row form for O ≤
-///   kRowFormMaxOutputs), then y = g(ŷ)
+///   kRowFormMaxOutputs), y = g(ŷ) in registers
 /// h_previous == nullptr means h(−1) = 0. `hidden` must not overlap
 /// h_previous (a panel of h is stored while the next panel still reads
 /// h(t−1)).
@@ -81,18 +81,20 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
     MatVecColumns(terms, num_terms, dims.hidden, s.bias_hidden,
                   StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
   });
-  // The dense layer is off the recurrence's critical path: g goes in a
-  // pass of its own, which saves compiling a product per activation.
-  if (dims.output <= kRowFormMaxOutputs) {
-    MatVecRows(s.v, dims.hidden, dims.output, hidden, dims.hidden,
-               s.bias_output, pre_output);
-  } else {
-    const MatVecTerm output_term{hidden, dims.hidden, s.v_transposed,
-                                 dims.output};
-    MatVecColumns(&output_term, 1, dims.output, s.bias_output,
-                  StoreSums{pre_output});
-  }
-  ActivateArray(s.output_activation, pre_output, y, dims.output);
+  // The dense layer, off the recurrence's critical path, with g applied to
+  // the sums in registers.
+  WithActivation(s.output_activation, [&](auto tag) {
+    constexpr Activation kOutputActivation = decltype(tag)::value;
+    if (dims.output <= kRowFormMaxOutputs) {
+      MatVecRows<kOutputActivation>(s.v, dims.hidden, dims.output, hidden,
+                                    dims.hidden, s.bias_output, pre_output, y);
+    } else {
+      const MatVecTerm output_term{hidden, dims.hidden, s.v_transposed,
+                                   dims.output};
+      MatVecColumns(&output_term, 1, dims.output, s.bias_output,
+                    StoreAndActivate<kOutputActivation>{pre_output, y});
+    }
+  });
 }
 
 // The recurrence as products of B rows per step, on the team's threads

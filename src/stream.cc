@@ -31,6 +31,7 @@
 
 #include "hwy/highway.h"
 #include "src/forward_sequence-inl.h"
+#include "src/kernels/elementwise-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/stream_impl.h"
 
@@ -58,17 +59,19 @@ HWY_INLINE ForwardSequenceArgs SequenceArgs(const Stream::Impl& stream) {
 
 // One step: FusedStep for one sequence of small H, otherwise one product
 // with K = I + H (see the top of the file). Either way h(t) goes to the
-// other state buffer, which then becomes the live one.
-void StreamStep(Stream::Impl* stream, const float* x, float* y) {
+// other state buffer, which then becomes the live one. Returns false, having
+// changed nothing, if x holds a value that is not finite.
+bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
+  if (!AllFinite(x, batch * dims.input)) return false;
   if (internal::UsesMatVec(batch, dims.hidden)) {
     const float* h = stream->state[stream->current].data() + dims.input;
     float* h_next = stream->state[1 - stream->current].data() + dims.input;
     FusedStep(SequenceArgs(*stream), x, h, stream->pre_hidden.data(), h_next,
               stream->pre_output.data(), y);
     stream->current = 1 - stream->current;
-    return;
+    return true;
   }
   const size_t width = dims.input + dims.hidden;  // of a state row
 
@@ -114,6 +117,7 @@ void StreamStep(Stream::Impl* stream, const float* x, float* y) {
   output_step.activated = y;
   TeamGemm(stream->team(), output_step);
   stream->current = 1 - stream->current;
+  return true;
 }
 
 // `steps` steps in chunks (see the top of the file).
@@ -271,8 +275,10 @@ void Stream::Step(std::span<const float> x, std::span<float> y) {
                       "batch*input");
   internal::CheckSize(kFunction, "y", y.size(), impl_->batch * dims.output,
                       "batch*output");
-  internal::CheckFinite(kFunction, "x", x);
-  ELMAN_DISPATCH(StreamStep)(impl_.get(), x.data(), y.data());
+  if (!ELMAN_DISPATCH(StreamStep)(impl_.get(), x.data(), y.data())) {
+    internal::CheckFinite(kFunction, "x", x);  // throws, naming the element
+    internal::Fail(kFunction, "x holds a value that is not finite");
+  }
 }
 
 void Stream::Run(std::span<const float> x, size_t steps, std::span<float> y) {

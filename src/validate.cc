@@ -28,9 +28,8 @@ void CheckDims(const char* function, const Dims& dims) {
   }
 }
 
-void CheckSize(const char* function, const char* argument, size_t size,
-               size_t expected, const char* formula) {
-  if (size == expected) return;
+void FailSize(const char* function, const char* argument, size_t size,
+              size_t expected, const char* formula) {
   throw Error(std::string(function) + ": " + argument + " has " +
               std::to_string(size) + " floats, expected " + formula + " = " +
               std::to_string(expected));

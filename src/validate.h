@@ -18,9 +18,17 @@ namespace elman::internal {
 /// Every dimension ≥ 1.
 void CheckDims(const char* function, const Dims& dims);
 
+[[noreturn]] void FailSize(const char* function, const char* argument,
+                           size_t size, size_t expected, const char* formula);
+
 /// `size` == `expected`; `formula` explains expected, e.g. "steps*batch*input".
-void CheckSize(const char* function, const char* argument, size_t size,
-               size_t expected, const char* formula);
+/// Inline: Stream::Step makes two such checks on the latency path.
+inline void CheckSize(const char* function, const char* argument, size_t size,
+                      size_t expected, const char* formula) {
+  if (size != expected) [[unlikely]] {
+    FailSize(function, argument, size, expected, formula);
+  }
+}
 
 /// Like CheckSize, but an empty span is also accepted (optional arguments).
 void CheckOptionalSize(const char* function, const char* argument, size_t size,

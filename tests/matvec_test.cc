@@ -131,6 +131,23 @@ void TestRows() {
         init.FillRandom(random);
         MatVecRows(matrix.data(), matrix.ld(), n, in.data(), k,
                    with_init ? init.data() : nullptr, out.data());
+        // With an output activation: the same sums, and a(sum) beside them.
+        const Activation a = kt::kActivations[index % 4];
+        GuardedMatrix sums(1, n, n, index % 3), activated(1, n, n, 1);
+        WithActivation(a, [&](auto tag) {
+          MatVecRows<decltype(tag)::value>(
+              matrix.data(), matrix.ld(), n, in.data(), k,
+              with_init ? init.data() : nullptr, sums.data(), activated.data());
+        });
+        for (size_t j = 0; j < n; ++j) {
+          ASSERT_EQ(sums.at(0, j), out.at(0, j)) << "[" << j << "]";
+          const double want_a = reference::Activate(a, out.at(0, j));
+          ASSERT_LE(std::abs(activated.at(0, j) - want_a),
+                    kt::ActivationTolerance(a, want_a))
+              << ActivationName(a) << Where(j, activated.at(0, j), want_a);
+        }
+        ASSERT_TRUE(sums.CanariesIntact());
+        ASSERT_TRUE(activated.CanariesIntact());
         for (size_t j = 0; j < n; ++j) {
           double want = with_init ? init.at(0, j) : 0.0;
           double abs_sum = std::abs(want);
@@ -207,6 +224,99 @@ void TestEpilogues() {
   }
 }
 
+// A square last term whose rows are n floats apart, n a whole number of
+// vectors up to a panel (U in ĥ = b + x·Wᵀ + h·Uᵀ, or in dh = e·V + δ·U, at
+// H = 8, 16, …, 64): MatVecColumns unrolls its depth at compile time on the
+// AVX2 and AVX-512 targets. It must give the bits of the runtime-depth loop,
+// which the same matrix stored with a longer row stride takes, with every
+// epilogue, with and without a first term and an init; and those bits must be
+// the sums (against double).
+void TestSquareLastTerm() {
+  std::mt19937_64 random(35);
+  size_t index = 0;
+  for (size_t n : {4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 65}) {
+    for (size_t k0 : {size_t{0}, size_t{1}, size_t{3}, size_t{17}}) {
+      ++index;
+      const bool with_init = index % 2 == 0;
+      const Activation a = kt::kActivations[index % 4];
+      SCOPED_TRACE("n=" + std::to_string(n) + " k0=" + std::to_string(k0) +
+                   (with_init ? " init " : " ") + ActivationName(a));
+      GuardedMatrix m0(std::max<size_t>(k0, 1), n, n + 3, index % 4, kt::kSlack,
+                       kt::kNaN);
+      GuardedMatrix in0(1, std::max<size_t>(k0, 1), std::max<size_t>(k0, 1),
+                        (index + 1) % 4, 0, kt::kNaN);
+      GuardedMatrix square(n, n, n, (index + 2) % 4, kt::kSlack, kt::kNaN);
+      GuardedMatrix strided(n, n, n + 5, (index + 3) % 4, kt::kSlack, kt::kNaN);
+      GuardedMatrix in1(1, n, n, index % 3, 0, kt::kNaN);
+      GuardedMatrix init(1, n, n, (index + 1) % 3, 0, kt::kNaN);
+      GuardedMatrix output(1, n, n, (index + 2) % 3, 0, kt::kNaN);
+      m0.FillRandom(random);
+      in0.FillRandom(random);
+      square.FillRandom(random);
+      for (size_t r = 0; r < n; ++r) {
+        for (size_t c = 0; c < n; ++c) strided.at(r, c) = square.at(r, c);
+      }
+      in1.FillRandom(random);
+      init.FillRandom(random);
+      output.FillRandom(random, 0.01f, 0.99f);
+      const float* init_or_null = with_init ? init.data() : nullptr;
+      auto terms_with = [&](const GuardedMatrix& last) {
+        return std::vector<MatVecTerm>{{in0.data(), k0, m0.data(), m0.ld()},
+                                       {in1.data(), n, last.data(), last.ld()}};
+      };
+      const std::vector<MatVecTerm> fixed = terms_with(square);
+      const std::vector<MatVecTerm> runtime = terms_with(strided);
+      // Without a first term, the square one is the only term.
+      const size_t first = k0 > 0 ? 0 : 1, count = 2 - first;
+
+      GuardedMatrix sums(1, n, n, 0), want_sums(1, n, n, 1);
+      MatVecColumns(&fixed[first], count, n, init_or_null,
+                    StoreSums{sums.data()});
+      MatVecColumns(&runtime[first], count, n, init_or_null,
+                    StoreSums{want_sums.data()});
+      GuardedMatrix pre(1, n, n, 2), activated(1, n, n, 0);
+      GuardedMatrix want_pre(1, n, n, 1), want_activated(1, n, n, 2);
+      GuardedMatrix scaled(1, n, n, 1), want_scaled(1, n, n, 0);
+      WithActivation(a, [&](auto tag) {
+        constexpr Activation kA = decltype(tag)::value;
+        MatVecColumns(&fixed[first], count, n, init_or_null,
+                      StoreAndActivate<kA>{pre.data(), activated.data()});
+        MatVecColumns(
+            &runtime[first], count, n, init_or_null,
+            StoreAndActivate<kA>{want_pre.data(), want_activated.data()});
+        MatVecColumns(&fixed[first], count, n, init_or_null,
+                      TimesDerivative<kA>{scaled.data(), output.data()});
+        MatVecColumns(&runtime[first], count, n, init_or_null,
+                      TimesDerivative<kA>{want_scaled.data(), output.data()});
+      });
+      for (size_t j = 0; j < n; ++j) {
+        ASSERT_EQ(sums.at(0, j), want_sums.at(0, j)) << "[" << j << "]";
+        ASSERT_EQ(pre.at(0, j), want_pre.at(0, j)) << "[" << j << "]";
+        ASSERT_EQ(activated.at(0, j), want_activated.at(0, j))
+            << "[" << j << "]";
+        ASSERT_EQ(scaled.at(0, j), want_scaled.at(0, j)) << "[" << j << "]";
+        double want = with_init ? init.at(0, j) : 0.0;
+        double abs_sum = std::abs(want);
+        for (size_t k = 0; k < k0; ++k) {
+          const double term = double{in0.at(0, k)} * m0.at(k, j);
+          want += term;
+          abs_sum += std::abs(term);
+        }
+        for (size_t k = 0; k < n; ++k) {
+          const double term = double{in1.at(0, k)} * square.at(k, j);
+          want += term;
+          abs_sum += std::abs(term);
+        }
+        ASSERT_LE(std::abs(sums.at(0, j) - want), SumTolerance(k0 + n, abs_sum))
+            << Where(j, sums.at(0, j), want);
+      }
+      for (const GuardedMatrix* m : {&sums, &pre, &activated, &scaled}) {
+        ASSERT_TRUE(m->CanariesIntact());
+      }
+    }
+  }
+}
+
 // The column form's sum is split over accumulator sets and added in a fixed
 // tree: the same inputs give the same bits, whatever the output buffer held
 // and wherever it sits.
@@ -240,5 +350,6 @@ HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumns);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestRows);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestSquareLastTerm);
 }  // namespace elman
 #endif

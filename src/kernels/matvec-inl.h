@@ -136,7 +136,14 @@ HWY_INLINE V SumOfSplits(const V (&acc)[kSplits][kVecs], size_t v) {
   }
 }
 
-template <size_t kVecs, class D, class Epilogue>
+// kFixedDepth > 0: the last term is a square kFixedDepth × kFixedDepth
+// matrix (U or Uᵀ) whose rows are kFixedDepth floats apart, and its loop is
+// unrolled completely: every load then has a constant offset and no loop
+// counter, address or remainder test sits between the FMAs of the
+// recurrence's latency-bound product (src/kernels/matvec-inl.h, top). The
+// terms go to the same accumulators in the same order as with a runtime
+// depth, so the results are the same bits.
+template <size_t kVecs, size_t kFixedDepth = 0, class D, class Epilogue>
 HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
                             size_t n, size_t col0, const float* init,
                             const Epilogue& epilogue) {
@@ -169,7 +176,8 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
           hn::MulAdd(broadcast, hn::LoadU(d, row + v * lanes), acc[split][v]);
     }
   };
-  for (size_t t = 0; t < num_terms; ++t) {
+  const size_t runtime_terms = num_terms - (kFixedDepth > 0 ? 1 : 0);
+  for (size_t t = 0; t < runtime_terms; ++t) {
     const float* HWY_RESTRICT in = terms[t].in;
     const float* HWY_RESTRICT row = terms[t].matrix + col0;
     const size_t depth = terms[t].k, ld = terms[t].ld;
@@ -186,6 +194,14 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
 #pragma GCC unroll 8
     for (size_t s = 0; s + 1 < kSplits; ++s) {
       if (k + s < depth) multiply_add(s, in[k + s], row + (k + s) * ld);
+    }
+  }
+  if constexpr (kFixedDepth > 0) {
+    const float* HWY_RESTRICT in = terms[runtime_terms].in;
+    const float* HWY_RESTRICT row = terms[runtime_terms].matrix + col0;
+#pragma GCC unroll 64
+    for (size_t k = 0; k < kFixedDepth; ++k) {
+      multiply_add(k % kSplits, in[k], row + k * kFixedDepth);
     }
   }
 #pragma GCC unroll 8
@@ -295,6 +311,32 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
   using matvec_detail::ColumnPanel;
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+  // The recurrent product of one sequence whose H is one panel below, of 1,
+  // 2 or 4 whole vectors: the depth of U's term becomes a compile-time
+  // constant, and the sums are the bits of the loop below (the same panel
+  // width). Only the AVX2 and AVX-512 targets, which carry the latency path
+  // on x86-64, compile these panels: H = 16, 32, 64 on AVX-512 and 8, 16, 32
+  // on AVX2.
+  if (num_terms > 0) {
+    const MatVecTerm& last = terms[num_terms - 1];
+    if (last.k == n && last.ld == n && n % lanes == 0 && n / lanes != 3 &&
+        n <= matvec_detail::kMaxPanelVecs * lanes) {
+      constexpr size_t kLanes = hn::MaxLanes(d);
+      switch (n / lanes) {
+        case 1:
+          return ColumnPanel<1, kLanes>(d, terms, num_terms, n, 0, init,
+                                        epilogue);
+        case 2:
+          return ColumnPanel<2, 2 * kLanes>(d, terms, num_terms, n, 0, init,
+                                            epilogue);
+        case 4:
+          return ColumnPanel<4, 4 * kLanes>(d, terms, num_terms, n, 0, init,
+                                            epilogue);
+      }
+    }
+  }
+#endif
   size_t vecs_left = (n + lanes - 1) / lanes;
   size_t col0 = 0;
   while (vecs_left > 0) {
@@ -314,10 +356,14 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
 
 /// out[j] = (init ? init[j] : 0) + Σ_k matrix[j·ld + k] · in[k], j < n: one
 /// dot product per output (for n ≤ kRowFormMaxOutputs). Reads exactly k
-/// floats of `in` and of each row.
+/// floats of `in` and of each row. With `activated`, also activated[j] =
+/// a(out[j]) (y = g(ŷ), eq. 7.10), from the sum in a register: a pass of
+/// its own would reload the outputs just stored one float at a time, which
+/// no core forwards to a vector load.
+template <Activation kActivation = Activation::kIdentity>
 HWY_INLINE void MatVecRows(const float* matrix, size_t ld, size_t n,
                            const float* in, size_t k, const float* init,
-                           float* out) {
+                           float* out, float* activated = nullptr) {
   const hn::ScalableTag<float> d;
   using V = hn::Vec<decltype(d)>;
   const size_t lanes = hn::Lanes(d);
@@ -338,7 +384,11 @@ HWY_INLINE void MatVecRows(const float* matrix, size_t ld, size_t n,
                         LoadPartial(d, in + i, rest), even);
     }
     const float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(even, odd)));
-    out[j] = init != nullptr ? init[j] + sum : sum;
+    const float z = init != nullptr ? init[j] + sum : sum;
+    out[j] = z;
+    if (activated != nullptr) {
+      activated[j] = hn::GetLane(Activate<kActivation>(d, hn::Set(d, z)));
+    }
   }
 }
 

@@ -210,7 +210,10 @@ void FuzzTrainer(Session& session, FuzzedDataProvider& provider) {
       (step_weights.empty() || step_weights.size() == seq.steps) &&
       AllFinite(x) && AllFinite(target) && AllFinite(h0) &&
       AllFinite(step_weights) && FiniteAtLeast(rate, 0) &&
-      (options.reduction == Reduction::kSum || weight_sum > 0);
+      (options.reduction == Reduction::kSum || weight_sum > 0) &&
+      // Each weight·scale must round to a finite float (below FLT_MAX plus
+      // half its ulp): a subnormal sum of weights under kMean does not.
+      effective_weight_max < 0x1.ffffffp127;
 
   const auto state = [&] {
     Snapshot snapshot;

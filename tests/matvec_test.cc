@@ -44,6 +44,16 @@ double SumTolerance(size_t terms, double abs_sum) {
   return static_cast<double>(terms + 2) * kU * abs_sum;
 }
 
+// want += Σ_k in[k]·m(k, j) in double, and abs_sum += Σ_k |in[k]·m(k, j)|.
+void AddTermInDouble(const GuardedMatrix& in, const GuardedMatrix& m,
+                     size_t depth, size_t j, double& want, double& abs_sum) {
+  for (size_t k = 0; k < depth; ++k) {
+    const double term = double{in.at(0, k)} * m.at(k, j);
+    want += term;
+    abs_sum += std::abs(term);
+  }
+}
+
 std::string Where(size_t j, double got, double want) {
   std::ostringstream s;
   s.precision(9);
@@ -89,16 +99,8 @@ void TestColumns() {
         for (size_t j = 0; j < n; ++j) {
           double want = with_init ? init.at(0, j) : 0.0;
           double abs_sum = std::abs(want);
-          for (size_t k = 0; k < k0; ++k) {
-            const double term = double{in0.at(0, k)} * m0.at(k, j);
-            want += term;
-            abs_sum += std::abs(term);
-          }
-          for (size_t k = 0; k < k1; ++k) {
-            const double term = double{in1.at(0, k)} * m1.at(k, j);
-            want += term;
-            abs_sum += std::abs(term);
-          }
+          AddTermInDouble(in0, m0, k0, j, want, abs_sum);
+          AddTermInDouble(in1, m1, k1, j, want, abs_sum);
           const double got = out.at(0, j);
           ASSERT_LE(std::abs(got - want), SumTolerance(k0 + k1, abs_sum))
               << Where(j, got, want);
@@ -297,16 +299,8 @@ void TestSquareLastTerm() {
         ASSERT_EQ(scaled.at(0, j), want_scaled.at(0, j)) << "[" << j << "]";
         double want = with_init ? init.at(0, j) : 0.0;
         double abs_sum = std::abs(want);
-        for (size_t k = 0; k < k0; ++k) {
-          const double term = double{in0.at(0, k)} * m0.at(k, j);
-          want += term;
-          abs_sum += std::abs(term);
-        }
-        for (size_t k = 0; k < n; ++k) {
-          const double term = double{in1.at(0, k)} * square.at(k, j);
-          want += term;
-          abs_sum += std::abs(term);
-        }
+        AddTermInDouble(in0, m0, k0, j, want, abs_sum);
+        AddTermInDouble(in1, square, n, j, want, abs_sum);
         ASSERT_LE(std::abs(sums.at(0, j) - want), SumTolerance(k0 + n, abs_sum))
             << Where(j, sums.at(0, j), want);
       }

@@ -140,7 +140,7 @@ HWY_INLINE V SumOfSplits(const V (&acc)[kSplits][kVecs], size_t v) {
 // matrix (U or Uᵀ) whose rows are kFixedDepth floats apart, and its loop is
 // unrolled completely: every load then has a constant offset and no loop
 // counter, address or remainder test sits between the FMAs of the
-// recurrence's latency-bound product (src/kernels/matvec-inl.h, top). The
+// recurrence's latency-bound product (this file's top comment). The
 // terms go to the same accumulators in the same order as with a runtime
 // depth, so the results are the same bits.
 template <size_t kVecs, size_t kFixedDepth = 0, class D, class Epilogue>
@@ -320,10 +320,9 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
   // on AVX2.
   if (num_terms > 0) {
     const MatVecTerm& last = terms[num_terms - 1];
-    if (last.k == n && last.ld == n && n % lanes == 0 && n / lanes != 3 &&
-        n <= matvec_detail::kMaxPanelVecs * lanes) {
+    if (last.k == n && last.ld == n && n % lanes == 0) {
       constexpr size_t kLanes = hn::MaxLanes(d);
-      switch (n / lanes) {
+      switch (n / lanes) {  // other widths take the loop below
         case 1:
           return ColumnPanel<1, kLanes>(d, terms, num_terms, n, 0, init,
                                         epilogue);
@@ -333,6 +332,8 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
         case 4:
           return ColumnPanel<4, 4 * kLanes>(d, terms, num_terms, n, 0, init,
                                             epilogue);
+        default:
+          break;
       }
     }
   }

@@ -22,6 +22,7 @@
 #include "src/kernels/elementwise-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/matvec-inl.h"
+#include "src/panels.h"
 #include "src/parallel_gemm-inl.h"
 #include "src/thread_pool.h"
 #include "src/workspace_impl.h"
@@ -105,6 +106,41 @@ HWY_INLINE void GemmCarry(const internal::Team& team, Activation f,
         team, nullptr, carry,
         GemmSteps{steps - 1, back_one_block, back_one_block, back_one_block});
   }
+}
+
+// The carry for one sequence above kMatVecMaxHidden: GemmCarry's sums as a
+// matrix-vector product a step over U in panels (src/panels.h), with f' in
+// registers. On a team each part computes its share of every step's panels,
+// all waiting for each other between steps (δ(t) reads all of δ(t+1)), as
+// the forward's PanelRecurrence; every column's sum is the one-thread bits.
+HWY_INLINE void PanelCarry(const internal::Team& team, Activation f,
+                           const float* u_panels, const float* hidden, size_t n,
+                           size_t steps, float* delta) {
+  const internal::PanelLayout layout{n, n};
+  // dh(T−1) = grad_dense(T−1).
+  const size_t last = (steps - 1) * n;
+  MultiplyByDerivative(f, hidden + last + n, delta + last, n);
+  if (steps == 1) return;
+  const size_t parts =
+      std::min(layout.panels(),
+               team.PartsFor(kWorkPerElementOfB * static_cast<double>(n) *
+                                 static_cast<double>(n),
+                             kMinWorkPerPartStep));
+  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const internal::Range mine = part.Share(layout.panels());
+    WithActivation(f, [&](auto tag) HWY_ATTR {
+      // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
+      // block t + 1), Δ's block t holding grad_dense(t) as the init.
+      for (size_t t = steps - 1; t-- > 0;) {
+        float* delta_t = delta + t * n;
+        const PanelTerm term{delta_t + n, u_panels, layout};
+        MatVecPanels(&term, 1, n, mine.begin, mine.end, delta_t,
+                     TimesDerivative<decltype(tag)::value>{
+                         delta_t, hidden + (t + 1) * n});
+        part.Sync();
+      }
+    });
+  });
 }
 
 // The same carry for one sequence, a matrix-vector product a step with f'
@@ -237,6 +273,10 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
     }
     if (internal::UsesMatVec(batch, dims.hidden)) {
       MatVecCarry(f, nullptr, nullptr, v, u, hidden, dims, steps, delta);
+    } else if (internal::UsesPanels(batch, dims.hidden)) {
+      internal::PackPanels(u, {dims.hidden, dims.hidden}, ws->u_panels.data());
+      PanelCarry(team, f, ws->u_panels.data(), hidden, dims.hidden, steps,
+                 delta);
     } else {
       GemmCarry(team, f, u, hidden, dims.hidden, steps, batch, delta, pack);
     }

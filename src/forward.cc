@@ -28,6 +28,9 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.x = ws->x.data();
   sequence.w_transposed = ws->w_transposed.data();
   sequence.u_transposed = ws->u_transposed.data();
+  if (internal::UsesPanels(ws->seq.batch, dims.hidden)) {
+    sequence.u_panels = ws->u_transposed_panels.data();
+  }
   sequence.v_transposed = ws->v_transposed.data();
   sequence.v = params.V().data();
   sequence.bias_hidden = params.b().data();
@@ -53,6 +56,8 @@ HWY_AFTER_NAMESPACE();
 #include "elman/train.h"
 #include "src/buffer.h"
 #include "src/dispatch.h"
+#include "src/fused_path.h"
+#include "src/panels.h"
 #include "src/thread_pool.h"
 #include "src/validate.h"
 
@@ -129,6 +134,10 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   };
   internal::RunParts(team, team.PartsFor(floats, kMinCopyFloatsPerPart),
                      copy_share);
+  if (internal::UsesPanels(seq.batch, dims.hidden)) {
+    internal::PackPanels(ws.u_transposed.data(), {dims.hidden, dims.hidden},
+                         ws.u_transposed_panels.data());
+  }
   ELMAN_DISPATCH(ForwardPass)(&model, &ws, y.data());
 }
 

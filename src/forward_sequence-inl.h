@@ -13,7 +13,8 @@
 // and the input and output projections of step t overlap, out of order, with
 // the latency-bound chain h(t−1) → ĥ(t) → h(t) of the recurrence. Up to
 // internal::kMatVecMaxHidden, one sequence's recurrence (step 2) runs on the
-// matrix-vector kernel rather than the GEMM.
+// matrix-vector kernel rather than the GEMM, and above it over Uᵀ in panels
+// (src/panels.h) where the caller provides them.
 #if defined(ELMAN_SRC_FORWARD_SEQUENCE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_FORWARD_SEQUENCE_INL_H_
 #undef ELMAN_SRC_FORWARD_SEQUENCE_INL_H_
@@ -21,6 +22,7 @@
 #define ELMAN_SRC_FORWARD_SEQUENCE_INL_H_
 #endif
 
+#include <algorithm>
 #include <cstddef>
 
 #include "elman/model.h"
@@ -29,6 +31,7 @@
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/matvec-inl.h"
+#include "src/panels.h"
 #include "src/parallel_gemm-inl.h"
 #include "src/thread_pool.h"
 
@@ -47,6 +50,9 @@ struct ForwardSequenceArgs {
   const float* v = nullptr;             ///< V, O×H (FusedStep's row form)
   const float* bias_hidden = nullptr;   ///< b
   const float* bias_output = nullptr;   ///< c
+  /// Uᵀ in panels (src/panels.h) for one sequence above kMatVecMaxHidden
+  /// (internal::UsesPanels); nullptr: the recurrence is a GEMM.
+  const float* u_panels = nullptr;
   /// h(−1): B rows, h_initial_stride floats apart; nullptr means zero (step
   /// 0 is then P(0) alone, no product).
   const float* h_initial = nullptr;
@@ -147,6 +153,40 @@ HWY_INLINE void MatVecRecurrence(const ForwardSequenceArgs& s) {
   });
 }
 
+// The recurrence of one sequence above kMatVecMaxHidden: a matrix-vector
+// product a step over Uᵀ in panels, with P(t) (already in ĥ(t)) as its init
+// and f in registers. On a team each part computes its share of the panels
+// of every step, and all wait for each other between steps (step t + 1
+// reads all of h(t)) — only where a part's share of a step pays for that
+// barrier, as for the GEMM (TeamRecurrence). Every column's sum is the
+// one-thread bits.
+HWY_INLINE void PanelRecurrence(const ForwardSequenceArgs& s) {
+  const size_t n = s.dims.hidden;
+  const internal::PanelLayout layout{n, n};
+  const size_t parts =
+      std::min(layout.panels(),
+               s.team.PartsFor(kWorkPerElementOfB * static_cast<double>(n) *
+                                   static_cast<double>(n),
+                               kMinWorkPerPartStep));
+  internal::RunParts(s.team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const internal::Range mine = part.Share(layout.panels());
+    WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
+      const float* h_previous = s.h_initial;
+      for (size_t t = 0; t < s.steps; ++t) {
+        float* pre_hidden = s.pre_hidden + t * n;
+        float* hidden = s.hidden + t * n;
+        const PanelTerm term{h_previous, s.u_panels, layout};
+        MatVecPanels(
+            &term, h_previous != nullptr ? 1 : 0, n, mine.begin, mine.end,
+            pre_hidden,
+            StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
+        part.Sync();
+        h_previous = hidden;
+      }
+    });
+  });
+}
+
 // C = 1·biasᵀ + A·B over all `rows` rows at once (A: rows × k, B: k × n,
 // all row-major): a projection hoisted out of the time loop, row-invariant
 // when the sequence asks for it.
@@ -196,6 +236,9 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   // 2. The recurrence: ĥ(t) = P(t) + h(t−1)·Uᵀ, h(t) = f(ĥ(t)).
   if (internal::UsesMatVec(s.batch, dims.hidden)) {
     MatVecRecurrence(s);
+  } else if (s.u_panels != nullptr &&
+             internal::UsesPanels(s.batch, dims.hidden)) {
+    PanelRecurrence(s);
   } else {
     GemmRecurrence(s);
   }

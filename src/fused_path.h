@@ -41,6 +41,14 @@ constexpr bool UsesMatVec(size_t batch, size_t hidden) {
   return batch == 1 && hidden <= kMatVecMaxHidden;
 }
 
+/// One sequence above kMatVecMaxHidden: its sequential products
+/// (Stream::Step, the recurrence of eq. 7.10, eq. 7.15's carry) are
+/// matrix-vector products over copies of the weights in panels
+/// (src/panels.h) rather than GEMMs.
+constexpr bool UsesPanels(size_t batch, size_t hidden) {
+  return batch == 1 && hidden > kMatVecMaxHidden;
+}
+
 }  // namespace elman::internal
 
 #endif  // ELMAN_SRC_FUSED_PATH_H_

@@ -7,15 +7,20 @@
 // the same path (internal::UsesFusedSteps), Run and Step give the same bits.
 //
 // Otherwise, Step: each sequence's state row holds [x(t) | h(t−1)] side by
-// side and the packed weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) =
-// [x h] [Wᵀ; Uᵀ] + b is a single product (K = I + H) with f fused into its
-// store; y(t) = g(h Vᵀ + c) is a second. Two state buffers alternate: a
-// product must not overwrite the h(t−1) it is still reading.
+// side and the weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) = [x h] [Wᵀ; Uᵀ]
+// + b is a single product (K = I + H) with f fused into its store; y(t) =
+// g(h Vᵀ + c) is a second. For one sequence (PanelStep) both are
+// matrix-vector products over copies of Wᵀ, Uᵀ and Vᵀ in panels
+// (src/panels.h), which they read as sequential streams; for several,
+// GEMMs. Two state buffers alternate: a product must not overwrite the
+// h(t−1) it is still reading.
 //
 // And Run works through the sequence in chunks of steps, each the forward of
 // src/forward_sequence-inl.h (shared with the training Forward):
 //   P = X Wᵀ + b for the chunk's rows (one product),
-//   ĥ(t) = P(t) + h(t−1) Uᵀ, h(t) = f(ĥ(t)) step by step (GemmSequence),
+//   ĥ(t) = P(t) + h(t−1) Uᵀ, h(t) = f(ĥ(t)) step by step (GemmSequence;
+//   for one sequence the matrix-vector kernels, above H = 64 over Step's
+//   Uᵀ in panels),
 //   Ŷ = H Vᵀ + c, y = g(Ŷ) for the chunk's rows (one product),
 // reading W and V once per chunk rather than once per step. The two
 // projections are row-invariant products (GemmArgs::row_invariant): a row
@@ -33,6 +38,7 @@
 #include "src/forward_sequence-inl.h"
 #include "src/kernels/elementwise-inl.h"
 #include "src/kernels/gemm-inl.h"
+#include "src/panels.h"
 #include "src/stream_impl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -52,15 +58,72 @@ HWY_INLINE ForwardSequenceArgs SequenceArgs(const Stream::Impl& stream) {
       stream.wu_transposed.data() + dims.input * dims.hidden;
   sequence.v_transposed = stream.v_transposed.data();
   sequence.v = stream.v.data();
+  if (internal::UsesPanels(stream.batch, dims.hidden)) {
+    sequence.u_panels = stream.u_panels.data();
+  }
   sequence.bias_hidden = stream.bias_hidden.data();
   sequence.bias_output = stream.bias_output.data();
   return sequence;
 }
 
-// One step: FusedStep for one sequence of small H, otherwise one product
-// with K = I + H (see the top of the file). Either way h(t) goes to the
-// other state buffer, which then becomes the live one. Returns false, having
-// changed nothing, if x holds a value that is not finite.
+// One step of one sequence at large H (internal::UsesPanels), from the
+// state row [x(t) | h(t−1)] into `next`'s h: ĥ = b + x·Wᵀ + h·Uᵀ with f in
+// registers, then y = g(c + h·Vᵀ), each a matrix-vector product over
+// weights in panels (src/panels.h). On a team each part computes a share of
+// ĥ's panels, then, once all of h(t) is written, a share of ŷ's: every
+// column's sum is the one-thread bits.
+void PanelStep(Stream::Impl* stream, const float* state, float* next,
+               float* y) {
+  const Dims dims = stream->dims;
+  const PanelTerm hidden_terms[2] = {
+      {state, stream->w_panels.data(), {dims.input, dims.hidden}},
+      {state + dims.input,
+       stream->u_panels.data(),
+       {dims.hidden, dims.hidden}}};
+  const internal::PanelLayout output_layout{dims.hidden, dims.output};
+  const size_t hidden_panels = hidden_terms[1].layout.panels();
+  const internal::Team team = stream->team();
+  const size_t parts =
+      std::min(hidden_panels,
+               team.PartsFor(kWorkPerElementOfB *
+                                 static_cast<double>(dims.input + dims.hidden) *
+                                 static_cast<double>(dims.hidden),
+                             kMinWorkPerPart));
+  float* hidden = next + dims.input;  // h(t) beside x(t+1)
+  const PanelTerm output_term{hidden, stream->v_panels.data(), output_layout};
+  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
+    const internal::Range mine = part.Share(hidden_panels);
+    WithActivation(stream->hidden_activation, [&](auto tag) HWY_ATTR {
+      MatVecPanels(hidden_terms, 2, dims.hidden, mine.begin, mine.end,
+                   stream->bias_hidden.data(),
+                   StoreAndActivate<decltype(tag)::value>{
+                       stream->pre_hidden.data(), hidden});
+    });
+    part.Sync();  // the dense layer reads all of h(t)
+    WithActivation(stream->output_activation, [&](auto tag) HWY_ATTR {
+      constexpr Activation kOutputActivation = decltype(tag)::value;
+      if (dims.output <= kRowFormMaxOutputs) {
+        if (part.index() == 0) {
+          MatVecRows<kOutputActivation>(
+              stream->v.data(), dims.hidden, dims.output, hidden, dims.hidden,
+              stream->bias_output.data(), stream->pre_output.data(), y);
+        }
+        return;
+      }
+      const internal::Range output_panels = part.Share(output_layout.panels());
+      MatVecPanels(
+          &output_term, 1, dims.output, output_panels.begin, output_panels.end,
+          stream->bias_output.data(),
+          StoreAndActivate<kOutputActivation>{stream->pre_output.data(), y});
+    });
+  });
+}
+
+// One step: FusedStep for one sequence of small H, PanelStep for one of
+// large H, otherwise one product with K = I + H (see the top of the file).
+// Either way h(t) goes to the other state buffer, which then becomes the
+// live one. Returns false, having changed nothing, if x holds a value that
+// is not finite.
 bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
@@ -70,6 +133,13 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
     float* h_next = stream->state[1 - stream->current].data() + dims.input;
     FusedStep(SequenceArgs(*stream), x, h, stream->pre_hidden.data(), h_next,
               stream->pre_output.data(), y);
+    stream->current = 1 - stream->current;
+    return true;
+  }
+  if (internal::UsesPanels(batch, dims.hidden)) {
+    float* state = stream->state[stream->current].data();
+    std::copy_n(x, dims.input, state);
+    PanelStep(stream, state, stream->state[1 - stream->current].data(), y);
     stream->current = 1 - stream->current;
     return true;
   }
@@ -175,6 +245,14 @@ constexpr const char* kConstructor = "elman::Stream";
 // BM_Inference, Zen 5).
 constexpr size_t kChunkRows = 256;
 
+// Floats of a k × n weight matrix in panels, where the stream reads its
+// weights that way (internal::UsesPanels), else none.
+size_t PanelFloats(size_t batch, size_t hidden, size_t k, size_t n) {
+  return internal::UsesPanels(batch, hidden)
+             ? internal::PanelLayout{k, n}.size()
+             : 0;
+}
+
 Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
     : dims(model.dims()),
       batch(batch_size),
@@ -184,6 +262,9 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
       wu_transposed((dims.input + dims.hidden) * dims.hidden),
       v_transposed(dims.hidden * dims.output),
       v(dims.output * dims.hidden),
+      w_panels(PanelFloats(batch_size, dims.hidden, dims.input, dims.hidden)),
+      u_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.hidden)),
+      v_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.output)),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -206,6 +287,14 @@ void Stream::Impl::LoadWeights(const Model& model) {
   internal::Transpose(params.V().data(), dims.output, dims.hidden,
                       v_transposed.data());
   std::copy(params.V().begin(), params.V().end(), v.data());
+  if (internal::UsesPanels(batch, dims.hidden)) {
+    internal::PackPanels(wu_transposed.data(), {dims.input, dims.hidden},
+                         w_panels.data());
+    internal::PackPanels(wu_transposed.data() + dims.input * dims.hidden,
+                         {dims.hidden, dims.hidden}, u_panels.data());
+    internal::PackPanels(v_transposed.data(), {dims.hidden, dims.output},
+                         v_panels.data());
+  }
   std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
   std::copy(params.c().begin(), params.c().end(), bias_output.data());
 }

@@ -34,8 +34,14 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H
   internal::Buffer v_transposed;   // Vᵀ, H×O
   internal::Buffer v;              // V, O×H (the fused step's row form)
-  internal::Buffer bias_hidden;    // b
-  internal::Buffer bias_output;    // c
+  // Where one sequence reads its weights in panels (internal::UsesPanels;
+  // empty otherwise), Wᵀ, Uᵀ and Vᵀ in the layout of src/panels.h: Step
+  // reads all three, Run's recurrence Uᵀ.
+  internal::Buffer w_panels;
+  internal::Buffer u_panels;
+  internal::Buffer v_panels;
+  internal::Buffer bias_hidden;  // b
+  internal::Buffer bias_output;  // c
   // ĥ, h and ŷ: Step's [B][·], or one chunk of Run's, [chunk_steps][B][·].
   internal::Buffer pre_hidden;
   internal::Buffer hidden;

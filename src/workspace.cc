@@ -1,5 +1,7 @@
 #include "elman/error.h"
+#include "src/fused_path.h"
 #include "src/kernels/gemm-inl.h"
+#include "src/panels.h"
 #include "src/validate.h"
 #include "src/workspace_impl.h"
 
@@ -11,6 +13,13 @@ Dims CheckedDims(Dims dims, size_t max_steps, size_t max_batch) {
   if (max_steps == 0) internal::Fail("elman::Workspace", "max_steps is 0");
   if (max_batch == 0) internal::Fail("elman::Workspace", "max_batch is 0");
   return dims;
+}
+
+// U (or Uᵀ) in panels, where one sequence reads it that way.
+size_t PanelFloats(Dims d) {
+  return internal::UsesPanels(1, d.hidden)
+             ? internal::PanelLayout{d.hidden, d.hidden}.size()
+             : 0;
 }
 
 }  // namespace
@@ -30,6 +39,8 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       w_transposed(d.input * d.hidden),
       u_transposed(d.hidden * d.hidden),
       v_transposed(d.hidden * d.output),
+      u_transposed_panels(PanelFloats(d)),
+      u_panels(PanelFloats(d)),
       pool(threads != nullptr ? &threads->impl() : nullptr),
       gemm_pack(kGemmPackFloats * (threads != nullptr ? threads->size() : 1)) {}
 

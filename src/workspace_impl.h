@@ -44,6 +44,11 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   internal::Buffer w_transposed;  // Wᵀ, I×H
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
+  // One sequence above kMatVecMaxHidden (internal::UsesPanels) reads U in
+  // panels (src/panels.h): Uᵀ for Forward's recurrence, U for Backward's
+  // carry, each packed by its pass. Empty for H ≤ kMatVecMaxHidden.
+  internal::Buffer u_transposed_panels;
+  internal::Buffer u_panels;
 
   // The pool the passes share their work with (nullptr: none), and where
   // the products pack their panels of B (GemmArgs::pack): kGemmPackFloats

@@ -1,10 +1,11 @@
 // The latency path's kernels of src/kernels/matvec-inl.h on every compiled
 // SIMD target, against sums in double: MatVecColumns with one and two terms
 // (ĥ = b + x·Wᵀ + h·Uᵀ and dh = e·V + δ·U) and its fused epilogues (f and
-// f'), and MatVecRows (the dense layer for few outputs), on lengths below, at
-// and above every vector width and panel width, with row strides that are not
-// multiples of a vector, NaN in every float a kernel may read but must not use,
-// and canaries around the outputs.
+// f'), MatVecPanels (over weights in panels) and MatVecRows (the dense layer
+// for few outputs), on lengths below, at and above every vector width and
+// panel width, with row strides that are not multiples of a vector, NaN in
+// every float a kernel may read but must not use, and canaries around the
+// outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -331,6 +332,90 @@ void TestColumnsDeterministic() {
   }
 }
 
+// A k × n matrix in the panel layout of src/panels.h, with NaN in the slack
+// after it: targets whose vectors are wider than the last panel read past
+// it, and that must not reach an output.
+struct PanelMatrix {
+  PanelMatrix(const GuardedMatrix& m, size_t k, size_t n)
+      : layout{k, n},
+        panels(1, layout.size(), layout.size(), 0, kt::kSlack, kt::kNaN) {
+    internal::PackPanels(m.data(), layout, panels.data());
+  }
+  internal::PanelLayout layout;
+  GuardedMatrix panels;
+};
+
+// MatVecPanels with one term (h·Uᵀ) and two (x·Wᵀ + h·Uᵀ) over matrices in
+// panels: sums in double; where a panel is a whole number of 4-vector runs
+// (every x86 target), the bits of MatVecColumns on the row-major matrices
+// (the same runs of the same widths); and a range of panels writes its
+// columns only, with the bits of the whole product.
+void TestPanels() {
+  std::mt19937_64 random(34);
+  size_t index = 0;
+  const size_t lanes = hn::Lanes(hn::ScalableTag<float>());
+  const bool same_runs = internal::kPanelFloats % (4 * lanes) == 0;
+  for (size_t n : {size_t{1}, size_t{3}, size_t{17}, size_t{63}, size_t{64},
+                   size_t{65}, size_t{100}, size_t{129}, size_t{200}}) {
+    for (size_t k0 : {size_t{1}, size_t{3}, size_t{33}, size_t{70}}) {
+      ++index;
+      const bool with_init = index % 2 == 0;
+      const size_t num_terms = 1 + index / 2 % 2;
+      const size_t k1 = 1 + index % 37;
+      SCOPED_TRACE("n=" + std::to_string(n) + " k0=" + std::to_string(k0) +
+                   (num_terms == 2 ? " k1=" + std::to_string(k1) : "") +
+                   (with_init ? " init" : ""));
+      GuardedMatrix m0(k0, n, n, index % 4, kt::kSlack, kt::kNaN);
+      GuardedMatrix m1(k1, n, n, (index + 1) % 4, kt::kSlack, kt::kNaN);
+      GuardedMatrix in0(1, k0, k0, (index + 1) % 4, 0, kt::kNaN);
+      GuardedMatrix in1(1, k1, k1, (index + 3) % 4, 0, kt::kNaN);
+      GuardedMatrix init(1, n, n, (index + 2) % 4, 0, kt::kNaN);
+      for (GuardedMatrix* m : {&m0, &m1, &in0, &in1, &init}) {
+        m->FillRandom(random);
+      }
+      const PanelMatrix p0(m0, k0, n), p1(m1, k1, n);
+      const float* init_or_null = with_init ? init.data() : nullptr;
+
+      GuardedMatrix out(1, n, n, index / 2 % 4);
+      out.FillRandom(random, 100.0f, 200.0f);  // must be overwritten
+      const PanelTerm terms[2] = {{in0.data(), p0.panels.data(), p0.layout},
+                                  {in1.data(), p1.panels.data(), p1.layout}};
+      MatVecPanels(terms, num_terms, n, 0, p0.layout.panels(), init_or_null,
+                   StoreSums{out.data()});
+      GuardedMatrix columns(1, n, n, 0);
+      const MatVecTerm row_major[2] = {{in0.data(), k0, m0.data(), m0.ld()},
+                                       {in1.data(), k1, m1.data(), m1.ld()}};
+      MatVecColumns(row_major, num_terms, n, init_or_null,
+                    StoreSums{columns.data()});
+      for (size_t j = 0; j < n; ++j) {
+        double want = with_init ? init.at(0, j) : 0.0;
+        double abs_sum = std::abs(want);
+        AddTermInDouble(in0, m0, k0, j, want, abs_sum);
+        if (num_terms == 2) AddTermInDouble(in1, m1, k1, j, want, abs_sum);
+        const double got = out.at(0, j);
+        ASSERT_LE(std::abs(got - want),
+                  SumTolerance(k0 + (num_terms == 2 ? k1 : 0), abs_sum))
+            << Where(j, got, want);
+        if (same_runs) {
+          ASSERT_EQ(out.at(0, j), columns.at(0, j)) << "[" << j << "]";
+        }
+      }
+      ASSERT_TRUE(out.CanariesIntact());
+
+      // Panel 1 alone (as one thread's share): its columns, the same bits;
+      // every other column keeps what it held.
+      if (p0.layout.panels() < 2) continue;
+      std::vector<float> share(n, -5.0f);
+      MatVecPanels(terms, num_terms, n, 1, 2, init_or_null,
+                   StoreSums{share.data()});
+      for (size_t j = 0; j < n; ++j) {
+        const bool mine = j / internal::kPanelFloats == 1;
+        ASSERT_EQ(share[j], mine ? out.at(0, j) : -5.0f) << "[" << j << "]";
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -345,5 +430,6 @@ HWY_EXPORT_AND_TEST_P(MatVecTest, TestRows);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestSquareLastTerm);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestPanels);
 }  // namespace elman
 #endif

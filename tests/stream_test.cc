@@ -62,6 +62,11 @@ std::vector<Case> AllCases() {
   }
   cases.push_back(
       {shapes[3], 150, 1, Activation::kTanh, Activation::kIdentity});
+  // Step of one sequence at large H reads its weights in panels of 64
+  // columns (src/panels.h): H = 200 and O = 70 end in partial panels, and
+  // O > 64 takes more than one.
+  cases.push_back(
+      {{37, 200, 70}, 9, 1, Activation::kTanh, Activation::kSigmoid});
   return cases;
 }
 

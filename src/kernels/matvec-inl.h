@@ -39,6 +39,7 @@
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/partial-inl.h"
 #include "src/kernels/vector_pack-inl.h"
+#include "src/panels.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -293,6 +294,29 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
 }
 #endif  // HWY_HAVE_SCALABLE
 
+// Columns [col_begin, col_end) of the product, in ColumnPanels of 4
+// vectors, then of 2 and of 1 for the rest.
+template <class D, class Epilogue>
+HWY_INLINE void ColumnRun(D d, const MatVecTerm* terms, size_t num_terms,
+                          size_t n, size_t col_begin, size_t col_end,
+                          const float* init, const Epilogue& epilogue) {
+  const size_t lanes = hn::Lanes(d);
+  size_t vecs_left = (col_end - col_begin + lanes - 1) / lanes;
+  size_t col0 = col_begin;
+  while (vecs_left > 0) {
+    const size_t vecs = vecs_left >= 4 ? 4 : vecs_left >= 2 ? 2 : 1;
+    if (vecs == 4) {
+      ColumnPanel<4>(d, terms, num_terms, n, col0, init, epilogue);
+    } else if (vecs == 2) {
+      ColumnPanel<2>(d, terms, num_terms, n, col0, init, epilogue);
+    } else {
+      ColumnPanel<1>(d, terms, num_terms, n, col0, init, epilogue);
+    }
+    vecs_left -= vecs;
+    col0 += vecs * lanes;
+  }
+}
+
 }  // namespace matvec_detail
 
 /// z[j] = (init ? init[j] : 0) + Σ_t Σ_k terms[t].in[k] · M_t(k, j), for
@@ -310,7 +334,6 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
                                 const Epilogue& epilogue) {
   using matvec_detail::ColumnPanel;
   const hn::ScalableTag<float> d;
-  const size_t lanes = hn::Lanes(d);
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
   // The recurrent product of one sequence whose H is one panel below, of 1,
   // 2 or 4 whole vectors: the depth of U's term becomes a compile-time
@@ -318,6 +341,7 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
   // width). Only the AVX2 and AVX-512 targets, which carry the latency path
   // on x86-64, compile these panels: H = 16, 32, 64 on AVX-512 and 8, 16, 32
   // on AVX2.
+  const size_t lanes = hn::Lanes(d);
   if (num_terms > 0) {
     const MatVecTerm& last = terms[num_terms - 1];
     if (last.k == n && last.ld == n && n % lanes == 0) {
@@ -338,20 +362,44 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
     }
   }
 #endif
-  size_t vecs_left = (n + lanes - 1) / lanes;
-  size_t col0 = 0;
-  while (vecs_left > 0) {
-    // Panels of 4 vectors, then of 2 and of 1 for the rest.
-    const size_t vecs = vecs_left >= 4 ? 4 : vecs_left >= 2 ? 2 : 1;
-    if (vecs == 4) {
-      ColumnPanel<4>(d, terms, num_terms, n, col0, init, epilogue);
-    } else if (vecs == 2) {
-      ColumnPanel<2>(d, terms, num_terms, n, col0, init, epilogue);
-    } else {
-      ColumnPanel<1>(d, terms, num_terms, n, col0, init, epilogue);
+  matvec_detail::ColumnRun(d, terms, num_terms, n, 0, n, init, epilogue);
+}
+
+/// One term of MatVecPanels: in (layout.k floats) times the layout.k ×
+/// layout.n matrix stored at `panels` in the layout of src/panels.h.
+struct PanelTerm {
+  const float* in = nullptr;
+  const float* panels = nullptr;
+  internal::PanelLayout layout;
+};
+
+/// MatVecColumns over matrices in panels (up to two terms, all n columns
+/// wide: ĥ = b + x·Wᵀ + h·Uᵀ), for the columns of panels [first_panel,
+/// end_panel) only. Each panel of each term is read as one sequential
+/// stream. Threads that take disjoint ranges of panels together compute
+/// every column, each the same bits as one thread: a column's sum does not
+/// depend on the panels around it.
+template <class Epilogue>
+HWY_NOINLINE void MatVecPanels(const PanelTerm* terms, size_t num_terms,
+                               size_t n, size_t first_panel, size_t end_panel,
+                               const float* init, const Epilogue& epilogue) {
+  const hn::ScalableTag<float> d;
+  constexpr size_t kMaxTerms = 2;
+  HWY_DASSERT(num_terms <= kMaxTerms);
+  for (size_t p = first_panel; p < end_panel; ++p) {
+    const size_t col0 = p * internal::kPanelFloats;
+    // Row r, column j of panel p is at panels[Offset(p) + r·width + j −
+    // col0]; ColumnPanel adds col0 back.
+    MatVecTerm panel_terms[kMaxTerms];
+    for (size_t t = 0; t < num_terms; ++t) {
+      const internal::PanelLayout& layout = terms[t].layout;
+      panel_terms[t] = {terms[t].in, layout.k,
+                        terms[t].panels + layout.Offset(p) - col0,
+                        layout.Width(p)};
     }
-    vecs_left -= vecs;
-    col0 += vecs * lanes;
+    matvec_detail::ColumnRun(d, panel_terms, num_terms, n, col0,
+                             std::min(n, col0 + internal::kPanelFloats), init,
+                             epilogue);
   }
 }
 

@@ -5,10 +5,11 @@
 // kPanelFloats floats apart (the last panel: its columns rounded up to
 // kPanelAlignFloats, zero-padded). The product then reads the weights as one
 // sequential stream. In M's own layout a panel reads 256 bytes of every
-// 4·n-byte row: at H = 256 that stride is 1 KiB, the rows of a panel fall on
-// a quarter of L1's sets, and Stream::Step ran at half the speed of the same
-// sums over panels (5.0 against 2.5 µs, Zen 5; 898 against 636 ns at H =
-// 128, 28 against 17 µs at H = 512).
+// 4·n-byte row: at H = 256 that stride is 1 KiB and the rows of a panel fall
+// on a quarter of L1's sets. A harness of a streaming step's three products
+// (Zen 5) ran the same sums over panels 2.0× as fast at H = 256 (5.0 against
+// 2.5 µs), 1.4× at 128 and 1.7× at 512; Stream::Step went from 3.7 to 2.7 µs
+// at H = 256 (README, "How it is built").
 //
 // The layout is the same on every target: a target whose vectors are
 // narrower reads a panel in several runs of vectors, one whose vectors are

@@ -1,9 +1,10 @@
 // Fuzz target: a fuzzer-chosen program over the public API. The input picks
-// a SIMD target, the dims (1..40) and activations of a model, then up to 32
-// operations — Forward, Loss, Backward, Stream calls, optimizers,
-// ClipGradNorm, Trainer::Step, weight changes (NaN, ±∞, 1e30, denormals),
-// save and load — each with arguments that are valid or slightly not. The
-// contract each checks is in api_session.h; a violation aborts.
+// a SIMD target, the dims (I and O 1..40, H 1..80) and activations of a
+// model, then up to 32 operations — Forward, Loss, Backward, Stream calls,
+// optimizers, ClipGradNorm, Trainer::Step, weight changes (NaN, ±∞, 1e30,
+// denormals), save and load — each with arguments that are valid or
+// slightly not. The contract each checks is in api_session.h; a violation
+// aborts.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -113,7 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzTarget(provider);
   elman::Config config;
   config.dims = {provider.ConsumeIntegralInRange<size_t>(1, kMaxDim),
-                 provider.ConsumeIntegralInRange<size_t>(1, kMaxDim),
+                 provider.ConsumeIntegralInRange<size_t>(1, kMaxHidden),
                  provider.ConsumeIntegralInRange<size_t>(1, kMaxDim)};
   config.hidden_activation = PickActivation(provider);
   config.output_activation = PickActivation(provider);

@@ -23,9 +23,12 @@
 namespace elman::fuzz {
 
 // Small enough for ~10⁴ calls per second under the sanitizers, large enough
-// to reach every kernel path (H ≤ 32 fused step, H ≤ 64 matrix-vector, B > 1
-// GEMM) and vector remainders.
+// to reach every kernel path and vector remainders: H up to kMaxHidden
+// crosses src/fused_path.h's thresholds (B = 1: fused steps to H = 32,
+// matrix-vector kernels to 64, weights in panels above, the last panel
+// partial), and B > 1 takes the GEMM. I and O up to kMaxDim.
 inline constexpr size_t kMaxDim = 40;
+inline constexpr size_t kMaxHidden = 80;
 inline constexpr size_t kMaxSteps = 8;
 inline constexpr size_t kMaxBatch = 4;
 

@@ -1,7 +1,8 @@
 // Which kernels the passes use for one sequence (B = 1), by H: the fused
 // per-step path, the matrix-vector recurrence, or the GEMM-structured passes
-// of DESIGN.md §3 throughout. The thresholds are measured
-// (bench/passes_bench.cc, README "Performance").
+// of DESIGN.md §3 with their sequential products over weights in panels
+// (src/panels.h); several sequences always take the GEMM. The thresholds are
+// measured (bench/passes_bench.cc, README "How it is built").
 #ifndef ELMAN_SRC_FUSED_PATH_H_
 #define ELMAN_SRC_FUSED_PATH_H_
 

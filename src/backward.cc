@@ -122,10 +122,7 @@ HWY_INLINE void PanelCarry(const internal::Team& team, Activation f,
   MultiplyByDerivative(f, hidden + last + n, delta + last, n);
   if (steps == 1) return;
   const size_t parts =
-      std::min(layout.panels(),
-               team.PartsFor(kWorkPerElementOfB * static_cast<double>(n) *
-                                 static_cast<double>(n),
-                             kMinWorkPerPartStep));
+      PanelParts(team, n, n, layout.panels(), kMinWorkPerPartStep);
   internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
     const internal::Range mine = part.Share(layout.panels());
     WithActivation(f, [&](auto tag) HWY_ATTR {

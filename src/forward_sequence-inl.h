@@ -164,10 +164,7 @@ HWY_INLINE void PanelRecurrence(const ForwardSequenceArgs& s) {
   const size_t n = s.dims.hidden;
   const internal::PanelLayout layout{n, n};
   const size_t parts =
-      std::min(layout.panels(),
-               s.team.PartsFor(kWorkPerElementOfB * static_cast<double>(n) *
-                                   static_cast<double>(n),
-                               kMinWorkPerPartStep));
+      PanelParts(s.team, n, n, layout.panels(), kMinWorkPerPartStep);
   internal::RunParts(s.team, parts, [&](const internal::Part& part) HWY_ATTR {
     const internal::Range mine = part.Share(layout.panels());
     WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {

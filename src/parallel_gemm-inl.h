@@ -65,6 +65,18 @@ inline constexpr size_t kFewRows = 4;
 /// barrier costs).
 inline constexpr double kMinWorkPerPartStep = 1 << 17;
 
+/// Parts for a single-row product over a k × n matrix in `panels` panels
+/// (src/panels.h; one sequence's step above kMatVecMaxHidden): costed like
+/// the GEMM's single-row products (GemmWork), each part at least
+/// `min_work_per_part`, and no more parts than panels — a part takes whole
+/// panels.
+HWY_INLINE size_t PanelParts(const internal::Team& team, size_t k, size_t n,
+                             size_t panels, double min_work_per_part) {
+  const double work =
+      kWorkPerElementOfB * static_cast<double>(k) * static_cast<double>(n);
+  return std::min(panels, team.PartsFor(work, min_work_per_part));
+}
+
 /// `args` as `part` runs it: with that part's own pack scratch.
 HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
                                  const internal::Part& part) {

@@ -83,12 +83,8 @@ void PanelStep(Stream::Impl* stream, const float* state, float* next,
   const internal::PanelLayout output_layout{dims.hidden, dims.output};
   const size_t hidden_panels = hidden_terms[1].layout.panels();
   const internal::Team team = stream->team();
-  const size_t parts =
-      std::min(hidden_panels,
-               team.PartsFor(kWorkPerElementOfB *
-                                 static_cast<double>(dims.input + dims.hidden) *
-                                 static_cast<double>(dims.hidden),
-                             kMinWorkPerPart));
+  const size_t parts = PanelParts(team, dims.input + dims.hidden, dims.hidden,
+                                  hidden_panels, kMinWorkPerPart);
   float* hidden = next + dims.input;  // h(t) beside x(t+1)
   const PanelTerm output_term{hidden, stream->v_panels.data(), output_layout};
   internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {

@@ -74,9 +74,9 @@ HWY_INLINE void Product(const internal::Team& team, const float* a,
 // rows a step, as one sequence of products on the team's threads
 // (TeamRecurrence); Δ holds grad_dense on entry, δ on exit.
 HWY_INLINE void GemmCarry(const internal::Team& team, Activation f,
-                          const float* u, const float* hidden, size_t n,
-                          size_t steps, size_t batch, float* delta,
-                          float* pack) {
+                          const float* u, const float* u_panels,
+                          const float* hidden, size_t n, size_t steps,
+                          size_t batch, float* delta, float* pack) {
   const size_t block = batch * n;
   // dh(T−1) = grad_dense(T−1).
   const size_t last = (steps - 1) * block;
@@ -94,6 +94,7 @@ HWY_INLINE void GemmCarry(const internal::Team& team, Activation f,
   carry.activation = f;
   carry.ld_extra = n;
   carry.pack = pack;
+  carry.b_panels = u_panels;
   // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
   // block t + 1); every pointer moves back one block per step.
   if (steps > 1) {
@@ -268,14 +269,25 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
     if (final_hidden_gradient != nullptr) {
       AddTo(final_hidden_gradient, delta + (steps - 1) * block, block);
     }
+    // U in panels, where the carry reads it so (packed once a pass).
+    const internal::PanelCopy u_copy{ws->ReadsRecurrentPanels(),
+                                     u,
+                                     {dims.hidden, dims.hidden},
+                                     ws->u_panels.data()};
+    internal::RunParts(
+        team,
+        team.PartsFor(
+            static_cast<double>(dims.hidden) * static_cast<double>(dims.hidden),
+            kMinElementsPerPart),
+        [&](const internal::Part& part) { u_copy.PackShare(part); });
     if (internal::UsesMatVec(batch, dims.hidden)) {
       MatVecCarry(f, nullptr, nullptr, v, u, hidden, dims, steps, delta);
     } else if (internal::UsesPanels(batch, dims.hidden)) {
-      internal::PackPanels(u, {dims.hidden, dims.hidden}, ws->u_panels.data());
       PanelCarry(team, f, ws->u_panels.data(), hidden, dims.hidden, steps,
                  delta);
     } else {
-      GemmCarry(team, f, u, hidden, dims.hidden, steps, batch, delta, pack);
+      GemmCarry(team, f, u, ws->u_panels.data(), hidden, dims.hidden, steps,
+                batch, delta, pack);
     }
   }
 

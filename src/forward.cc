@@ -28,7 +28,7 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.x = ws->x.data();
   sequence.w_transposed = ws->w_transposed.data();
   sequence.u_transposed = ws->u_transposed.data();
-  if (internal::UsesPanels(ws->seq.batch, dims.hidden)) {
+  if (ws->ReadsRecurrentPanels()) {
     sequence.u_panels = ws->u_transposed_panels.data();
   }
   sequence.v_transposed = ws->v_transposed.data();
@@ -132,12 +132,17 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
     TransposeShare(part, params.V().data(), dims.output, dims.hidden,
                    ws.v_transposed.data());
   };
+  // Then Uᵀ in panels, where the recurrence reads it so.
+  const internal::PanelCopy u_copy{ws.ReadsRecurrentPanels(),
+                                   ws.u_transposed.data(),
+                                   {dims.hidden, dims.hidden},
+                                   ws.u_transposed_panels.data()};
   internal::RunParts(team, team.PartsFor(floats, kMinCopyFloatsPerPart),
-                     copy_share);
-  if (internal::UsesPanels(seq.batch, dims.hidden)) {
-    internal::PackPanels(ws.u_transposed.data(), {dims.hidden, dims.hidden},
-                         ws.u_transposed_panels.data());
-  }
+                     [&](const internal::Part& part) {
+                       copy_share(part);
+                       part.Sync();  // the panels are packed from Uᵀ
+                       u_copy.PackShare(part);
+                     });
   ELMAN_DISPATCH(ForwardPass)(&model, &ws, y.data());
 }
 

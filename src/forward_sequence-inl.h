@@ -50,8 +50,10 @@ struct ForwardSequenceArgs {
   const float* v = nullptr;             ///< V, O×H (FusedStep's row form)
   const float* bias_hidden = nullptr;   ///< b
   const float* bias_output = nullptr;   ///< c
-  /// Uᵀ in panels (src/panels.h) for one sequence above kMatVecMaxHidden
-  /// (internal::UsesPanels); nullptr: the recurrence is a GEMM.
+  /// Uᵀ in panels (src/panels.h), or nullptr. One sequence above
+  /// kMatVecMaxHidden (internal::UsesPanels) then runs its recurrence as
+  /// matrix-vector products over them; B > 1 reads them as the recurrence's
+  /// GemmArgs::b_panels, packed once a pass instead of once a step.
   const float* u_panels = nullptr;
   /// h(−1): B rows, h_initial_stride floats apart; nullptr means zero (step
   /// 0 is then P(0) alone, no product).
@@ -125,6 +127,7 @@ HWY_INLINE void GemmRecurrence(const ForwardSequenceArgs& s) {
   recurrence.activated = s.hidden;
   recurrence.ld_extra = dims.hidden;
   recurrence.pack = s.pack;
+  recurrence.b_panels = s.u_panels;
   GemmArgs rest = recurrence;
   rest.k = dims.hidden;
   rest.a = s.hidden;

@@ -19,6 +19,7 @@
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/partial-inl.h"
 #include "src/kernels/vector_pack-inl.h"
+#include "src/panels.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -523,6 +524,29 @@ HWY_INLINE Panel PackPanel(D d, const GemmArgs& args, size_t k0, size_t depth,
   return {args.pack, width};
 }
 
+// Whether B's copy in panels (GemmArgs::b_panels) can serve this product's
+// column panels: each of them (kMaxVecs vectors, starting at a multiple of
+// that) must lie within one panel of the layout, and reading whole vectors
+// must stay within the last one's width (a multiple of kPanelAlignFloats).
+template <class D>
+HWY_INLINE bool ReadsBPanels(D d, const GemmArgs& args) {
+  const size_t lanes = hn::Lanes(d);
+  return args.b_panels != nullptr && (args.m > 1 || args.row_invariant) &&
+         kMaxVecs * lanes <= internal::kPanelFloats &&
+         internal::kPanelFloats % (kMaxVecs * lanes) == 0 &&
+         internal::kPanelAlignFloats % lanes == 0;
+}
+
+// The K block from k0 of the column panel at col0, in B's copy in panels.
+HWY_INLINE Panel PanelOfLayout(const GemmArgs& args, size_t k0, size_t col0) {
+  const internal::PanelLayout layout{args.k, args.n};
+  const size_t p = col0 / internal::kPanelFloats;
+  const size_t width = layout.Width(p);
+  return {args.b_panels + layout.Offset(p) + k0 * width +
+              col0 % internal::kPanelFloats,
+          width};
+}
+
 // Copies the rows ≤ kGroup rows of A from (row0, k0), `depth` of them,
 // into one group of packed A at `to`, k-major: A(row0 + r, k0 + k) at
 // to[k·kGroup + r]. A partial group's rows past `rows` are left unwritten
@@ -566,7 +590,9 @@ HWY_NOINLINE void GemmOne(const GemmArgs& args, EpilogueFn epilogue) {
   // stream past each K block of a panel, which packs each block of B once
   // (row blocks measured 16 % slower at 3200×512×256 on Zen 5).
   const size_t block_m = blocked && args.pack_strided_a ? kBlockM : args.m;
-  const bool pack_b = args.pack != nullptr && args.m >= kPackMinRows;
+  const bool read_b_panels = ReadsBPanels(d, args);
+  const bool pack_b =
+      !read_b_panels && args.pack != nullptr && args.m >= kPackMinRows;
   // Not for row-invariant products: their rows must not depend on M.
   const bool pack_a =
       pack_b && args.pack_strided_a && args.a_col != 1 && !args.row_invariant;
@@ -590,8 +616,9 @@ HWY_NOINLINE void GemmOne(const GemmArgs& args, EpilogueFn epilogue) {
                                 : std::min(kMaxVecs, vecs_left);
         const size_t cols = std::min(args.n - col0, vecs * lanes);
         const Panel panel =
-            pack_b ? PackPanel(d, args, k0, depth, col0, vecs)
-                   : Panel{args.b + k0 * args.ldb + col0, args.ldb};
+            read_b_panels ? PanelOfLayout(args, k0, col0)
+            : pack_b      ? PackPanel(d, args, k0, depth, col0, vecs)
+                          : Panel{args.b + k0 * args.ldb + col0, args.ldb};
         for (size_t row0 = m0; row0 < m0 + m_rows;) {
           const size_t i = row0 - m0, rows_left = m_rows - i;
           // Each group is packed by the first column panel, just before its
@@ -713,6 +740,8 @@ GemmArgs GemmColumnPart(const GemmArgs& args, size_t part, size_t parts) {
       args.n, gemm_detail::ColumnUnit(args), part, parts);
   GemmArgs columns = args;
   columns.n = end - begin;
+  // The panels' layout is that of all N columns: the part reads `b`.
+  columns.b_panels = nullptr;
   if (args.b != nullptr) columns.b += begin;
   columns.c += begin;
   if (args.bias != nullptr) columns.bias += begin;

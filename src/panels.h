@@ -21,6 +21,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "src/thread_pool.h"
+
 namespace elman::internal {
 
 /// Columns of a panel: 4 vectors of AVX-512 (one panel is one ColumnPanel of
@@ -48,11 +50,11 @@ struct PanelLayout {
   }
 };
 
-/// packed (layout.size() floats) = matrix (k × n, row-major) in panels, the
-/// padding columns zero.
-inline void PackPanels(const float* matrix, const PanelLayout& layout,
-                       float* packed) {
-  for (size_t p = 0; p < layout.panels(); ++p) {
+/// Panels [first, end) of PackPanels(matrix, layout, packed): a thread's
+/// share of the packing.
+inline void PackPanelRange(const float* matrix, const PanelLayout& layout,
+                           size_t first, size_t end, float* packed) {
+  for (size_t p = first; p < end; ++p) {
     const size_t col0 = p * kPanelFloats, width = layout.Width(p);
     const size_t columns = std::min(width, layout.n - col0);
     float* out = packed + layout.Offset(p);
@@ -62,6 +64,28 @@ inline void PackPanels(const float* matrix, const PanelLayout& layout,
     }
   }
 }
+
+/// packed (layout.size() floats) = matrix (k × n, row-major) in panels, the
+/// padding columns zero.
+inline void PackPanels(const float* matrix, const PanelLayout& layout,
+                       float* packed) {
+  PackPanelRange(matrix, layout, 0, layout.panels(), packed);
+}
+
+/// A matrix a pass packs into panels, if it reads it so (`wanted`).
+struct PanelCopy {
+  bool wanted;
+  const float* matrix;
+  PanelLayout layout;
+  float* packed;
+
+  /// `part`'s share of the packing: whole panels.
+  void PackShare(const Part& part) const {
+    if (!wanted) return;
+    const Range mine = part.Share(layout.panels());
+    PackPanelRange(matrix, layout, mine.begin, mine.end, packed);
+  }
+};
 
 }  // namespace elman::internal
 

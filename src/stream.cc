@@ -58,9 +58,7 @@ HWY_INLINE ForwardSequenceArgs SequenceArgs(const Stream::Impl& stream) {
       stream.wu_transposed.data() + dims.input * dims.hidden;
   sequence.v_transposed = stream.v_transposed.data();
   sequence.v = stream.v.data();
-  if (internal::UsesPanels(stream.batch, dims.hidden)) {
-    sequence.u_panels = stream.u_panels.data();
-  }
+  if (stream.u_panels.size() > 0) sequence.u_panels = stream.u_panels.data();
   sequence.bias_hidden = stream.bias_hidden.data();
   sequence.bias_output = stream.bias_output.data();
   return sequence;
@@ -241,12 +239,15 @@ constexpr const char* kConstructor = "elman::Stream";
 // BM_Inference, Zen 5).
 constexpr size_t kChunkRows = 256;
 
-// Floats of a k × n weight matrix in panels, where the stream reads its
-// weights that way (internal::UsesPanels), else none.
-size_t PanelFloats(size_t batch, size_t hidden, size_t k, size_t n) {
-  return internal::UsesPanels(batch, hidden)
-             ? internal::PanelLayout{k, n}.size()
-             : 0;
+// Floats of a k × n weight matrix in panels where the stream reads it so,
+// else none: one sequence above kMatVecMaxHidden (internal::UsesPanels)
+// reads all three in Step and Run; B > 1 reads Uᵀ (`recurrent`) in Run's
+// recurrence, as the products' GemmArgs::b_panels.
+size_t PanelFloats(size_t batch, size_t hidden, size_t k, size_t n,
+                   bool recurrent) {
+  const bool reads =
+      internal::UsesPanels(batch, hidden) || (recurrent && batch > 1);
+  return reads ? internal::PanelLayout{k, n}.size() : 0;
 }
 
 Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
@@ -258,9 +259,12 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
       wu_transposed((dims.input + dims.hidden) * dims.hidden),
       v_transposed(dims.hidden * dims.output),
       v(dims.output * dims.hidden),
-      w_panels(PanelFloats(batch_size, dims.hidden, dims.input, dims.hidden)),
-      u_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.hidden)),
-      v_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.output)),
+      w_panels(
+          PanelFloats(batch_size, dims.hidden, dims.input, dims.hidden, false)),
+      u_panels(
+          PanelFloats(batch_size, dims.hidden, dims.hidden, dims.hidden, true)),
+      v_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.output,
+                           false)),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -283,11 +287,15 @@ void Stream::Impl::LoadWeights(const Model& model) {
   internal::Transpose(params.V().data(), dims.output, dims.hidden,
                       v_transposed.data());
   std::copy(params.V().begin(), params.V().end(), v.data());
-  if (internal::UsesPanels(batch, dims.hidden)) {
+  if (w_panels.size() > 0) {
     internal::PackPanels(wu_transposed.data(), {dims.input, dims.hidden},
                          w_panels.data());
+  }
+  if (u_panels.size() > 0) {
     internal::PackPanels(wu_transposed.data() + dims.input * dims.hidden,
                          {dims.hidden, dims.hidden}, u_panels.data());
+  }
+  if (v_panels.size() > 0) {
     internal::PackPanels(v_transposed.data(), {dims.hidden, dims.output},
                          v_panels.data());
   }

@@ -34,9 +34,10 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H
   internal::Buffer v_transposed;   // Vᵀ, H×O
   internal::Buffer v;              // V, O×H (the fused step's row form)
-  // Where one sequence reads its weights in panels (internal::UsesPanels;
-  // empty otherwise), Wᵀ, Uᵀ and Vᵀ in the layout of src/panels.h: Step
-  // reads all three, Run's recurrence Uᵀ.
+  // Wᵀ, Uᵀ and Vᵀ in the layout of src/panels.h, where Step or Run reads
+  // them so (PanelFloats in src/stream.cc; empty otherwise): all three for
+  // one sequence above kMatVecMaxHidden (internal::UsesPanels), Uᵀ in Run's
+  // recurrence for B > 1.
   internal::Buffer w_panels;
   internal::Buffer u_panels;
   internal::Buffer v_panels;

@@ -106,13 +106,26 @@ void ThreadPool::Impl::WaitWhile(const std::atomic<uint32_t>& word,
       break;
     }
   }
-  slot.spin_ns.store(std::max(std::min(kMinSpin, spin_), spin / 2).count(),
-                     std::memory_order_relaxed);
   // Sleeps in the kernel until notified (and rechecks: wait may return
   // spuriously).
   while (word.load(std::memory_order_acquire) == value) {
     word.wait(value, std::memory_order_acquire);
   }
+  // A wait that spin_ would have covered (a pass's serial stretch between
+  // two jobs, a partner late at a barrier) doubles the spin time back
+  // towards spin_; only a longer one (the caller's own work between passes,
+  // a core taken by another process) halves it. Halving after every sleep
+  // let the spin ratchet down to kMinSpin on a training step, whose loss
+  // and checks between Forward and Backward take tens of microseconds: the
+  // workers then slept, and paid a wake-up, at nearly every job (five
+  // futex calls a Forward at (64,128,64,100,32), Zen 5).
+  const bool covered = std::chrono::steady_clock::now() - start <= spin_;
+  slot.spin_ns.store(
+      (covered ? std::min<std::chrono::nanoseconds>(spin_, 2 * spin)
+               : std::max(std::min<std::chrono::nanoseconds>(kMinSpin, spin_),
+                          spin / 2))
+          .count(),
+      std::memory_order_relaxed);
 }
 
 void ThreadPool::Impl::Work(size_t worker) noexcept {

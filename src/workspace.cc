@@ -15,9 +15,9 @@ Dims CheckedDims(Dims dims, size_t max_steps, size_t max_batch) {
   return dims;
 }
 
-// U (or Uᵀ) in panels, where one sequence reads it that way.
-size_t PanelFloats(Dims d) {
-  return internal::UsesPanels(1, d.hidden)
+// U (or Uᵀ) in panels, where a pass may read it that way.
+size_t RecurrentPanelFloats(Dims d, size_t max_batch) {
+  return internal::UsesPanels(1, d.hidden) || max_batch > 1
              ? internal::PanelLayout{d.hidden, d.hidden}.size()
              : 0;
 }
@@ -39,8 +39,8 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       w_transposed(d.input * d.hidden),
       u_transposed(d.hidden * d.hidden),
       v_transposed(d.hidden * d.output),
-      u_transposed_panels(PanelFloats(d)),
-      u_panels(PanelFloats(d)),
+      u_transposed_panels(RecurrentPanelFloats(d, batch)),
+      u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),
       gemm_pack(kGemmPackFloats * (threads != nullptr ? threads->size() : 1)) {}
 

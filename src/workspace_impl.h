@@ -7,6 +7,7 @@
 #include "elman/threads.h"
 #include "elman/train.h"
 #include "src/buffer.h"
+#include "src/fused_path.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/thread_pool.h"
 
@@ -44,11 +45,18 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   internal::Buffer w_transposed;  // Wᵀ, I×H
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
-  // One sequence above kMatVecMaxHidden (internal::UsesPanels) reads U in
-  // panels (src/panels.h): Uᵀ for Forward's recurrence, U for Backward's
-  // carry, each packed by its pass. Empty for H ≤ kMatVecMaxHidden.
+  // U in panels (src/panels.h): Uᵀ for Forward's recurrence, U for
+  // Backward's carry, each packed once by its pass. One sequence above
+  // kMatVecMaxHidden (internal::UsesPanels) runs its recurrences as
+  // matrix-vector products over them, and B > 1 reads them as the
+  // products' GemmArgs::b_panels (rather than packing U at every step).
+  // Empty when neither can happen (max_batch = 1, H ≤ kMatVecMaxHidden).
   internal::Buffer u_transposed_panels;
   internal::Buffer u_panels;
+  // Whether the passes of the current sequence (seq) read them.
+  bool ReadsRecurrentPanels() const {
+    return !internal::UsesMatVec(seq.batch, dims.hidden);
+  }
 
   // The pool the passes share their work with (nullptr: none), and where
   // the products pack their panels of B (GemmArgs::pack): kGemmPackFloats

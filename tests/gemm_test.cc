@@ -7,11 +7,13 @@
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N);
 // packed panels of B (M ≥ 16) and packed blocks of transposed A against the
-// same cases unpacked; wide single-row tiles; GemmSequence against one Gemm
-// call per step; row-invariant products, row by row against M = 1.
+// same cases unpacked; B read from its copy in panels (GemmArgs::b_panels),
+// bit for bit as from B itself; wide single-row tiles; GemmSequence against
+// one Gemm call per step; row-invariant products, row by row against M = 1.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
@@ -26,6 +28,7 @@
 #include "hwy/highway.h"
 #include "hwy/tests/test_util-inl.h"
 #include "src/kernels/gemm-inl.h"
+#include "src/panels.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman {
@@ -51,7 +54,8 @@ struct GemmCase {
   size_t index = 0;     // selects the misalignments and paddings
   bool packed = false;  // gives the kernel a pack buffer
   bool row_invariant = false;
-  bool pack_a = false;  // GemmArgs::pack_strided_a (with `packed`)
+  bool pack_a = false;    // GemmArgs::pack_strided_a (with `packed`)
+  bool b_panels = false;  // GemmArgs::b_panels
 
   std::string Describe() const {
     static constexpr const char* kInits[] = {"zero", "bias", "accumulate"};
@@ -64,7 +68,8 @@ struct GemmCase {
       << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
       << ActivationName(activation) << (packed ? " packed" : "")
       << (pack_a ? " A packed" : "") << (row_invariant ? " row-invariant" : "")
-      << " case " << index << " (" << hwy::TargetName(HWY_TARGET) << ")";
+      << (b_panels ? " B in panels" : "") << " case " << index << " ("
+      << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
   }
 };
@@ -187,7 +192,64 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     std::fill_n(pack.get(), kGemmPackFloats, kt::kNaN);
     args.pack = pack.get();
   }
+  // B in panels, NaN in the padding of the last panel (its lanes must
+  // never be stored). Where the kernel reads the panels (x86, SVE ≤ 512
+  // bits; M > 1 or row-invariant) `b` points at NaN instead, so that a
+  // kernel that silently read `b` fails; elsewhere it must read `b`.
+  const internal::PanelLayout layout{c.k, c.n};
+  std::vector<float> panels;
+  GuardedMatrix nan_b(c.k, c.n, ldb, off_b, kSlack, kt::kNaN);
+  if (c.b_panels) {
+    panels.assign(layout.size() + kSlack, kt::kNaN);
+    for (size_t p = 0; p < layout.panels(); ++p) {
+      const size_t col0 = p * internal::kPanelFloats;
+      const size_t cols = std::min(internal::kPanelFloats, c.n - col0);
+      for (size_t kk = 0; kk < c.k; ++kk) {
+        for (size_t j = 0; j < cols; ++j) {
+          panels[layout.Offset(p) + kk * layout.Width(p) + j] =
+              b.at(kk, col0 + j);
+        }
+      }
+    }
+    args.b_panels = panels.data();
+    const bool reads_panels =
+        hn::Lanes(hn::ScalableTag<float>()) <= internal::kPanelAlignFloats &&
+        (c.m > 1 || c.row_invariant);
+    if (reads_panels) args.b = nan_b.data();
+  }
+  // With B in panels, the same product from B itself, for the bits.
+  std::vector<float> plain_c;
+  if (c.b_panels) {
+    GuardedMatrix plain_out(c.m, c.n, ldc, off_c);
+    for (size_t r = 0; r < c.m; ++r) {
+      for (size_t col = 0; col < c.n; ++col) {
+        plain_out.at(r, col) = out.at(r, col);  // kAccumulate's init
+      }
+    }
+    GuardedMatrix plain_activated(c.m, c.n, ld_extra, off_e);
+    GemmArgs plain = args;
+    plain.b_panels = nullptr;
+    plain.b = b.data();
+    plain.c = plain_out.data();
+    if (plain.activated != nullptr) plain.activated = plain_activated.data();
+    Gemm(plain);
+    for (size_t r = 0; r < c.m; ++r) {
+      for (size_t col = 0; col < c.n; ++col) {
+        plain_c.push_back(plain_out.at(r, col));
+      }
+    }
+  }
   Gemm(args);
+  if (c.b_panels) {
+    size_t differ = 0;
+    for (size_t r = 0; r < c.m; ++r) {
+      for (size_t col = 0; col < c.n; ++col) {
+        const float got = out.at(r, col), want = plain_c[r * c.n + col];
+        differ += std::memcmp(&got, &want, sizeof(float)) != 0;
+      }
+    }
+    EXPECT_EQ(differ, 0u) << "elements of C that differ from B read in place";
+  }
 
   // Any order of summing K + 1 terms (K products, rounded or fused, and the
   // init) is within γ_{K+1} ≈ (K+1)·u of S (Higham, Thm 3.1 / 4.1): the
@@ -236,7 +298,8 @@ constexpr GemmInit kInits[] = {GemmInit::kZero, GemmInit::kBias,
 void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
                         Activation activation, size_t& index,
                         std::mt19937_64& random, bool packed = false,
-                        bool row_invariant = false, bool pack_a = false) {
+                        bool row_invariant = false, bool pack_a = false,
+                        bool b_panels = false) {
   for (bool transposed : {false, true}) {
     for (GemmInit init : kInits) {
       GemmCase c;
@@ -249,6 +312,7 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
       c.packed = packed;
       c.row_invariant = row_invariant;
       c.pack_a = pack_a;
+      c.b_panels = b_panels;
       RunCase(c, random);
     }
   }
@@ -386,6 +450,39 @@ void TestGemmPackedA() {
                              false, pack_a);
           RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
                              activation, index, random, packed, false, pack_a);
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+// B read from its copy in panels (GemmArgs::b_panels, the recurrences'
+// weights): M from a single row (which reads B itself unless row-invariant)
+// to several row tiles, N across the layout's 64-column panels with a
+// partial last one, K across the K blocks; with and without the pack
+// scratch (the panels replace packing), row-invariant or not, every
+// epilogue.
+void TestGemmBPanels() {
+  std::mt19937_64 random(11);
+  size_t index = 0;
+  for (size_t m : {size_t{1}, size_t{2}, size_t{5}, size_t{16}, size_t{33}}) {
+    for (size_t n :
+         {size_t{1}, size_t{17}, size_t{64}, size_t{100}, size_t{130}}) {
+      for (size_t k : {size_t{1}, size_t{17}, size_t{129}, size_t{300}}) {
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        const bool packed = index % 2 == 0;
+        for (bool row_invariant : {false, true}) {
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
+                             Activation::kIdentity, index, random, packed,
+                             row_invariant, false, /*b_panels=*/true);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
+                             activation, index, random, packed, row_invariant,
+                             false, /*b_panels=*/true);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
+                             activation, index, random, packed, row_invariant,
+                             false, /*b_panels=*/true);
         }
         if (::testing::Test::HasFailure()) return;
       }
@@ -564,6 +661,7 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmZeroK);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPackedA);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmBPanels);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmWideRow);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmSequence);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmRowInvariant);

@@ -34,8 +34,8 @@ namespace elman {
 /// A waiting thread (a worker between jobs, any thread at a barrier) polls
 /// for up to `spin` before it sleeps, so that passes called back to back do
 /// not pay for waking it; while polling it holds its core. Each thread
-/// halves its polling time after a wait that ended in a sleep and doubles it
-/// (up to `spin`) after one that did not, so that where other processes
+/// doubles its polling time (up to `spin`) after a wait no longer than
+/// `spin` and halves it after a longer one, so that where other processes
 /// want the cores it soon stops burning its share of them. A pool larger
 /// than the machine's hardware threads yields the core at every poll.
 ///

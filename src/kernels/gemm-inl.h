@@ -114,6 +114,14 @@ struct GemmArgs {
   /// in a full-height tile, K always in the same blocks): the streaming
   /// step's projections, so that one Run over T steps equals T Steps.
   bool row_invariant = false;
+  /// B again, stored in panels (src/panels.h, PanelLayout{k, n}), or
+  /// nullptr. Where the target's column panels fit in those (every x86
+  /// target; not SVE wider than 512 bits) and M > 1, the product reads B
+  /// from there instead of packing it: a recurrence's weights, packed once
+  /// for every step of a pass rather than once per step. `b` is still
+  /// required (the other cases read it); a column part (GemmColumnPart)
+  /// reads `b`.
+  const float* b_panels = nullptr;
   /// Also pack A, when it is read with a stride along K (a_col ≠ 1: Δᵀ in
   /// the weight gradients) and `pack` is given, so that each tile
   /// broadcasts from one contiguous run. Off by default: measured on Zen 5

@@ -6,7 +6,8 @@
 //
 // Names: BM_Forward/elman/I:64/H:128/O:64/T:100/B:1, .../reference/...,
 // BM_TrainStep/{elman,reference}/..., BM_Inference/elman/...,
-// BM_StreamStep/elman/H:32 (I = O = H/4), BM_StreamStepOverhead/elman,
+// BM_StreamStep/elman/H:32 (I = O = H/4), BM_StreamStepBatch/elman/H:64/B:16,
+// BM_StreamStepOverhead/elman,
 // BM_DispatchIndex/{elman,highway}.
 #include <benchmark/benchmark.h>
 
@@ -139,6 +140,21 @@ void StreamStepElman(benchmark::State& state) {
   SetPassCounters(state, ForwardFlops(shape), 1);
 }
 
+// A step of B sequences at once (I = O = H/4): the batched products of
+// Stream::Step (a server's many streams).
+void StreamStepBatchElman(benchmark::State& state) {
+  const int64_t hidden = state.range(0), batch = state.range(1);
+  const Shape shape{hidden / 4, hidden, hidden / 4, 1, batch};
+  Problem p(shape);
+  Stream stream(p.model, static_cast<size_t>(batch));
+  for (auto _ : state) {
+    stream.Step(p.x, p.y);
+    benchmark::DoNotOptimize(p.y.data());
+    benchmark::ClobberMemory();
+  }
+  SetPassCounters(state, ForwardFlops(shape), 1);
+}
+
 // The smallest model there is (I = H = O = 1): what a Step costs besides its
 // arithmetic — argument checks, the dispatch to the SIMD target, the call.
 void StreamStepOverhead(benchmark::State& state) {
@@ -188,6 +204,10 @@ void RegisterAll() {
       ->Arg(128)
       ->Arg(256)
       ->Arg(512)
+      ->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("BM_StreamStepBatch/elman", StreamStepBatchElman)
+      ->ArgNames({"H", "B"})
+      ->ArgsProduct({{64, 128, 512}, {16, 64}})
       ->Unit(benchmark::kNanosecond);
   benchmark::RegisterBenchmark("BM_StreamStepOverhead/elman",
                                StreamStepOverhead)

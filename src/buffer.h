@@ -37,6 +37,8 @@ class Buffer {
   float* data() { return data_.get(); }
   const float* data() const { return data_.get(); }
   size_t size() const { return size_; }
+  /// data(), or nullptr for an empty buffer (an optional operand).
+  const float* data_or_null() const { return size_ > 0 ? data() : nullptr; }
 
  private:
   size_t size_ = 0;

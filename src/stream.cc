@@ -58,7 +58,7 @@ HWY_INLINE ForwardSequenceArgs SequenceArgs(const Stream::Impl& stream) {
       stream.wu_transposed.data() + dims.input * dims.hidden;
   sequence.v_transposed = stream.v_transposed.data();
   sequence.v = stream.v.data();
-  if (stream.u_panels.size() > 0) sequence.u_panels = stream.u_panels.data();
+  sequence.u_panels = stream.u_panels.data_or_null();
   sequence.bias_hidden = stream.bias_hidden.data();
   sequence.bias_output = stream.bias_output.data();
   return sequence;
@@ -146,6 +146,7 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   hidden_step.a_row = width;
   hidden_step.b = stream->wu_transposed.data();
   hidden_step.ldb = dims.hidden;
+  hidden_step.b_panels = stream->wu_panels.data_or_null();
   hidden_step.c = stream->pre_hidden.data();
   hidden_step.ldc = dims.hidden;
   hidden_step.init = GemmInit::kBias;
@@ -161,6 +162,7 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   output_step.a_row = width;
   output_step.b = stream->v_transposed.data();
   output_step.ldb = dims.output;
+  output_step.b_panels = stream->v_panels.data_or_null();
   output_step.c = stream->pre_output.data();
   output_step.ldc = dims.output;
   output_step.init = GemmInit::kBias;
@@ -239,14 +241,19 @@ constexpr const char* kConstructor = "elman::Stream";
 // BM_Inference, Zen 5).
 constexpr size_t kChunkRows = 256;
 
-// Floats of a k × n weight matrix in panels where the stream reads it so,
-// else none: one sequence above kMatVecMaxHidden (internal::UsesPanels)
-// reads all three in Step and Run; B > 1 reads Uᵀ (`recurrent`) in Run's
-// recurrence, as the products' GemmArgs::b_panels.
+// Which weights the stream reads in panels (src/panels.h), each a k × n
+// matrix of PanelFloats floats, and none otherwise:
+//  - one sequence above kMatVecMaxHidden (internal::UsesPanels): Wᵀ, Uᵀ
+//    and Vᵀ, in Step's and Run's matrix-vector products;
+//  - B > 1: [Wᵀ; Uᵀ] and Vᵀ in Step, Uᵀ in Run's recurrence, as the GEMM's
+//    B (GemmArgs::b_panels) rather than packed at every step.
+enum class PanelUse { kOneSequence, kBatched, kBoth };
 size_t PanelFloats(size_t batch, size_t hidden, size_t k, size_t n,
-                   bool recurrent) {
-  const bool reads =
-      internal::UsesPanels(batch, hidden) || (recurrent && batch > 1);
+                   PanelUse use) {
+  const bool one_sequence = internal::UsesPanels(batch, hidden);
+  const bool reads = use == PanelUse::kOneSequence ? one_sequence
+                     : use == PanelUse::kBatched   ? batch > 1
+                                                   : one_sequence || batch > 1;
   return reads ? internal::PanelLayout{k, n}.size() : 0;
 }
 
@@ -259,12 +266,14 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
       wu_transposed((dims.input + dims.hidden) * dims.hidden),
       v_transposed(dims.hidden * dims.output),
       v(dims.output * dims.hidden),
-      w_panels(
-          PanelFloats(batch_size, dims.hidden, dims.input, dims.hidden, false)),
-      u_panels(
-          PanelFloats(batch_size, dims.hidden, dims.hidden, dims.hidden, true)),
+      w_panels(PanelFloats(batch_size, dims.hidden, dims.input, dims.hidden,
+                           PanelUse::kOneSequence)),
+      u_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.hidden,
+                           PanelUse::kBoth)),
       v_panels(PanelFloats(batch_size, dims.hidden, dims.hidden, dims.output,
-                           false)),
+                           PanelUse::kBoth)),
+      wu_panels(PanelFloats(batch_size, dims.hidden, dims.input + dims.hidden,
+                            dims.hidden, PanelUse::kBatched)),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -298,6 +307,11 @@ void Stream::Impl::LoadWeights(const Model& model) {
   if (v_panels.size() > 0) {
     internal::PackPanels(v_transposed.data(), {dims.hidden, dims.output},
                          v_panels.data());
+  }
+  if (wu_panels.size() > 0) {
+    internal::PackPanels(wu_transposed.data(),
+                         {dims.input + dims.hidden, dims.hidden},
+                         wu_panels.data());
   }
   std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
   std::copy(params.c().begin(), params.c().end(), bias_output.data());

@@ -34,13 +34,12 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H
   internal::Buffer v_transposed;   // Vᵀ, H×O
   internal::Buffer v;              // V, O×H (the fused step's row form)
-  // Wᵀ, Uᵀ and Vᵀ in the layout of src/panels.h, where Step or Run reads
-  // them so (PanelFloats in src/stream.cc; empty otherwise): all three for
-  // one sequence above kMatVecMaxHidden (internal::UsesPanels), Uᵀ in Run's
-  // recurrence for B > 1.
+  // Wᵀ, Uᵀ, Vᵀ and [Wᵀ; Uᵀ] in the layout of src/panels.h, where Step or
+  // Run reads them so (PanelFloats in src/stream.cc; empty otherwise).
   internal::Buffer w_panels;
   internal::Buffer u_panels;
   internal::Buffer v_panels;
+  internal::Buffer wu_panels;
   internal::Buffer bias_hidden;  // b
   internal::Buffer bias_output;  // c
   // ĥ, h and ŷ: Step's [B][·], or one chunk of Run's, [chunk_steps][B][·].

@@ -56,28 +56,30 @@ inline constexpr size_t kTransposeStrip = 16;
 /// Transpose for the source rows [row_begin, row_end) only: the columns
 /// [row_begin, row_end) of every destination row. Threads that take
 /// disjoint row ranges (starting at multiples of kTransposeStrip) together
-/// write all of dst.
-inline void TransposeRows(const float* src, size_t rows, size_t cols,
-                          float* dst, size_t row_begin, size_t row_end) {
+/// write all of dst. Destination rows are dst_stride floats apart: the
+/// source's row count when dst is the plain transpose, a panel's width when it
+/// is one panel of src/panels.h.
+inline void TransposeRows(const float* src, size_t cols, float* dst,
+                          size_t dst_stride, size_t row_begin, size_t row_end) {
   constexpr size_t kStrip = kTransposeStrip;
   size_t r0 = row_begin;
   for (; r0 + kStrip <= row_end; r0 += kStrip) {
     for (size_t c = 0; c < cols; ++c) {
       const float* from = src + r0 * cols + c;
-      float* to = dst + c * rows + r0;
+      float* to = dst + c * dst_stride + r0;
 #pragma GCC unroll 16
       for (size_t r = 0; r < kStrip; ++r) to[r] = from[r * cols];
     }
   }
   for (size_t c = 0; c < cols; ++c) {
     for (size_t r = r0; r < row_end; ++r) {
-      dst[c * rows + r] = src[r * cols + c];
+      dst[c * dst_stride + r] = src[r * cols + c];
     }
   }
 }
 
 inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
-  TransposeRows(src, rows, cols, dst, 0, rows);
+  TransposeRows(src, cols, dst, rows, 0, rows);
 }
 
 }  // namespace elman::internal

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
@@ -431,5 +432,37 @@ HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestSquareLastTerm);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestPanels);
+
+// Panels packed from the matrix's transpose (Forward packs Uᵀ's panels
+// straight from U) are the panels of the transpose, byte for byte: every
+// panel, the last one's zero padding, and packed a panel range at a time
+// (a pool's parts). The buffer starts as NaN, so a float left unwritten
+// shows.
+TEST(PanelsTest, PackFromTransposeEqualsPackOfTranspose) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (size_t k : {1, 3, 17, 33, 130}) {
+    for (size_t n : {1, 3, 16, 17, 33, 64, 65, 100, 130, 200}) {
+      SCOPED_TRACE("k=" + std::to_string(k) + " n=" + std::to_string(n));
+      std::vector<float> transposed(n * k);  // Mᵀ, n × k
+      for (float& value : transposed) value = uniform(rng);
+      std::vector<float> matrix(k * n);  // M, k × n
+      internal::Transpose(transposed.data(), n, k, matrix.data());
+      const internal::PanelLayout layout{k, n};
+      std::vector<float> want(layout.size());
+      internal::PackPanels(matrix.data(), layout, want.data());
+      for (size_t step : {layout.panels(), size_t{1}}) {
+        std::vector<float> got(layout.size(), std::nanf(""));
+        for (size_t first = 0; first < layout.panels(); first += step) {
+          internal::PackTransposedPanelRange(
+              transposed.data(), layout, first,
+              std::min(layout.panels(), first + step), got.data());
+        }
+        EXPECT_EQ(0, std::memcmp(want.data(), got.data(),
+                                 want.size() * sizeof(float)));
+      }
+    }
+  }
+}
 }  // namespace elman
 #endif

@@ -118,7 +118,10 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   // any) its share of the rows: at H = 512, B = 1 they are 8 % of a
   // training step on one thread.
   const internal::Team team = ws.team();
-  const bool u_panels_only = internal::UsesPanels(seq.batch, dims.hidden);
+  // Uᵀ itself, for the passes that may read it in place (up to
+  // kMatVecMaxHidden; B > 1's GEMM on a target whose column panels do not
+  // fit the layout). One sequence above that reads Uᵀ in panels only.
+  const bool transpose_u = !internal::UsesPanels(seq.batch, dims.hidden);
   const double floats = static_cast<double>(
       x.size() + dims.hidden * (dims.input + dims.hidden + dims.output));
   const auto copy_share = [&](const internal::Part& part) {
@@ -128,33 +131,23 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
               ws.x.data() + x_rows.begin * dims.input);
     TransposeShare(part, params.W().data(), dims.hidden, dims.input,
                    ws.w_transposed.data());
-    if (!u_panels_only) {
+    if (transpose_u) {
       TransposeShare(part, params.U().data(), dims.hidden, dims.hidden,
                      ws.u_transposed.data());
     }
     TransposeShare(part, params.V().data(), dims.output, dims.hidden,
                    ws.v_transposed.data());
   };
-  // Then Uᵀ in panels, where the recurrence reads it so. One sequence above
-  // the matrix-vector kernels reads Uᵀ in panels only: they are packed
-  // straight from U, and Uᵀ itself is not written. Several sequences' GEMM
-  // may read Uᵀ in place (GemmArgs::b_panels is for the targets whose
-  // column panels fit the layout): the panels come from Uᵀ, once it is
-  // whole.
-  const internal::PanelCopy u_copy =
-      u_panels_only ? internal::PanelCopy{true,
-                                          params.U().data(),
-                                          {dims.hidden, dims.hidden},
-                                          ws.u_transposed_panels.data(),
-                                          /*from_transpose=*/true}
-                    : internal::PanelCopy{ws.ReadsRecurrentPanels(),
-                                          ws.u_transposed.data(),
-                                          {dims.hidden, dims.hidden},
-                                          ws.u_transposed_panels.data()};
+  // Then Uᵀ in panels, where the recurrence reads it so, packed straight
+  // from U: no part waits for Uᵀ to be whole.
+  const internal::PanelCopy u_copy{ws.ReadsRecurrentPanels(),
+                                   params.U().data(),
+                                   {dims.hidden, dims.hidden},
+                                   ws.u_transposed_panels.data(),
+                                   /*from_transpose=*/true};
   internal::RunParts(team, team.PartsFor(floats, kMinCopyFloatsPerPart),
                      [&](const internal::Part& part) {
                        copy_share(part);
-                       if (!u_panels_only) part.Sync();  // Uᵀ is whole
                        u_copy.PackShare(part);
                      });
   ELMAN_DISPATCH(ForwardPass)(&model, &ws, y.data());

@@ -11,22 +11,29 @@ One machine, N local processes on the loopback interface:
 
     python3 train_ddp.py --world-size 2 --check
 
-Several machines: run the same script with torchrun on each (the
-rendezvous is plain TCP; pick a free port on the first machine):
+Several machines: set RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT on each
+(the rendezvous is plain TCP; pick a free port on the first machine), and
+the script joins that group instead of spawning processes itself:
 
-    torchrun --nnodes=2 --nproc_per_node=1 --node_rank=R \\
-        --master_addr=FIRST_MACHINE --master_port=29500 train_ddp.py
+    RANK=R WORLD_SIZE=2 MASTER_ADDR=FIRST_MACHINE MASTER_PORT=29500 \\
+        python3 train_ddp.py
 
-torchrun sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT, which the
-script then uses instead of spawning processes itself.
+torchrun sets the same variables (Debian 12's torchrun, PyTorch 1.13 on
+Python 3.11, fails in its own argument handling before it starts anything).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import faulthandler
+import json
 import math
 import os
+import signal
 import socket
+import tempfile
+import time
 from typing import Dict, List, Optional
 
 import torch
@@ -91,36 +98,60 @@ def single_process(steps: int, learning_rate: float, optimizer: str
     return parameters_of(model)
 
 
+def train_shard(rank: int, world_size: int, steps: int, learning_rate: float,
+                optimizer: str):
+    """This rank's shard under DDP: (losses, parameters). The DDP wrapper and
+    its Reducer die when this returns, while the process group is still
+    registered, so the group is destroyed later by destroy_process_group."""
+    x, target = sine_batch()
+    shard = slice(rank, None, world_size)  # sequences rank, rank + N, ...
+    model = DistributedDataParallel(make_model())
+    losses = train(model, x[:, shard].contiguous(),
+                   target[:, shard].contiguous(), steps, learning_rate,
+                   optimizer)
+    return losses, parameters_of(model.module)
+
+
 def worker(rank: int, world_size: int, steps: int, learning_rate: float,
-           optimizer: str, check: bool,
-           results: Optional[dict] = None) -> None:
-    """One rank: its shard, DDP, training; rank 0 reports."""
+           optimizer: str, check: bool, report_file: Optional[str] = None,
+           timeout_seconds: float = 1800.0) -> None:
+    """One rank: its shard, DDP, training; rank 0 reports (and, given
+    `report_file`, writes its summary there as JSON).
+
+    Teardown order matters with gloo: a process group destroyed while one of
+    its worker threads still releases a tensor that Python has let go of
+    deadlocks (the thread waits for the GIL, the destructor joins it with
+    the GIL held). So every tensor handed to a collective here stays
+    referenced until the group is gone, the barrier drains the queue, and
+    DDP's Reducer is not the group's last owner."""
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    dist.init_process_group(
+        "gloo", rank=rank, world_size=world_size,
+        timeout=datetime.timedelta(seconds=timeout_seconds))
     try:
-        x, target = sine_batch()
-        shard = slice(rank, None, world_size)  # sequences rank, rank + N, ...
-        model = DistributedDataParallel(make_model())
-        losses = train(model, x[:, shard].contiguous(),
-                       target[:, shard].contiguous(), steps, learning_rate,
-                       optimizer)
-        mine = parameters_of(model.module)
-        # Every rank must hold the same parameters: gather them at rank 0.
-        gathered = [None] * world_size if rank == 0 else None
-        dist.gather_object(mine, gathered, dst=0)
-        if rank == 0:
-            report(world_size, steps, learning_rate, optimizer, check,
-                   losses, mine, gathered, results)
+        losses, mine = train_shard(rank, world_size, steps, learning_rate,
+                                   optimizer)
+        # Every rank must hold the same parameters: gather them everywhere.
+        flat = torch.cat([p.reshape(-1) for p in mine.values()])
+        gathered = [torch.empty_like(flat) for _ in range(world_size)]
+        dist.all_gather(gathered, flat)
         dist.barrier()  # no rank leaves while another still talks
     finally:
         dist.destroy_process_group()
+    if rank == 0:
+        spread = max(float((p - flat).abs().max()) for p in gathered)
+        spread /= float(flat.abs().max())
+        summary = report(world_size, steps, learning_rate, optimizer, check,
+                         losses, mine, spread)
+        if report_file is not None:
+            with open(report_file, "w", encoding="utf-8") as out:
+                json.dump(summary, out)
 
 
 def report(world_size: int, steps: int, learning_rate: float, optimizer: str,
            check: bool, losses: List[float], mine: Dict[str, torch.Tensor],
-           gathered: list, results: Optional[dict]) -> None:
+           spread: float) -> dict:
     """Rank 0's summary (and, with `check`, the single-process run)."""
-    spread = max(max_difference(p, mine) for p in gathered)
     print(f"{world_size} processes, {steps} {optimizer} steps: local loss "
           f"{losses[0]:.4e} -> {losses[-1]:.4e}; largest difference between "
           f"ranks {spread:.2e}")
@@ -131,8 +162,7 @@ def report(world_size: int, steps: int, learning_rate: float, optimizer: str,
         print(f"against one process on the whole batch: largest difference "
               f"{error:.2e} (relative to max |parameter|)")
         summary["error"] = error
-    if results is not None:
-        results.update(summary)
+    return summary
 
 
 def free_port() -> int:
@@ -142,24 +172,50 @@ def free_port() -> int:
 
 
 def run_local(world_size: int, steps: int, learning_rate: float,
-              optimizer: str, check: bool) -> dict:
+              optimizer: str, check: bool, deadline_seconds: float = 240.0
+              ) -> dict:
     """Spawns `world_size` processes on this machine (loopback only);
-    returns rank 0's report."""
+    returns rank 0's report. Raises TimeoutError, after printing every
+    thread's stack of each rank still running, if they have not all finished
+    within `deadline_seconds`."""
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(free_port())
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    with mp.Manager() as manager:
-        results = manager.dict()
-        mp.spawn(worker, args=(world_size, steps, learning_rate, optimizer,
-                               check, results), nprocs=world_size)
-        return dict(results)
+    with tempfile.TemporaryDirectory() as scratch:
+        report_file = os.path.join(scratch, "rank0.json")
+        context = mp.start_processes(
+            local_worker, args=(world_size, steps, learning_rate, optimizer,
+                                check, report_file, deadline_seconds),
+            nprocs=world_size, join=False)
+        deadline = time.monotonic() + deadline_seconds
+        while not context.join(timeout=1.0):
+            if time.monotonic() > deadline:
+                running = [rank for rank, process in
+                           enumerate(context.processes) if process.is_alive()]
+                for process in context.processes:
+                    if process.is_alive():
+                        process.terminate()  # its stacks go to stderr
+                for process in context.processes:
+                    process.join()
+                raise TimeoutError(
+                    f"ranks {running} of {world_size} still running after "
+                    f"{deadline_seconds:.0f} s")
+        with open(report_file, encoding="utf-8") as summary:
+            return json.load(summary)
+
+
+def local_worker(rank: int, *args) -> None:
+    """worker() in a process spawned by run_local: SIGTERM (run_local's
+    deadline) prints every thread's Python stack before the process ends."""
+    faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
+    worker(rank, *args)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--world-size", type=int, default=2,
-                        help="local processes to spawn (ignored under "
-                        "torchrun)")
+                        help="local processes to spawn (ignored when "
+                        "RANK is set)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--optimizer", choices=("adam", "sgd"),
@@ -167,7 +223,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true",
                         help="compare with one process on the whole batch")
     args = parser.parse_args()
-    if "RANK" in os.environ:  # launched by torchrun
+    if "RANK" in os.environ:  # one rank of a group set up by hand or torchrun
         worker(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]),
                args.steps, args.lr, args.optimizer, args.check)
     else:

@@ -114,6 +114,7 @@ HWY_INLINE void GemmCarry(const internal::Team& team, Activation f,
 // registers. On a team each part computes its share of every step's panels,
 // all waiting for each other between steps (δ(t) reads all of δ(t+1)), as
 // the forward's PanelRecurrence; every column's sum is the one-thread bits.
+// As there, the panels' order alternates from step to step.
 HWY_INLINE void PanelCarry(const internal::Team& team, Activation f,
                            const float* u_panels, const float* hidden, size_t n,
                            size_t steps, float* delta) {
@@ -134,7 +135,8 @@ HWY_INLINE void PanelCarry(const internal::Team& team, Activation f,
         const PanelTerm term{delta_t + n, u_panels, layout};
         MatVecPanels(&term, 1, n, mine.begin, mine.end, delta_t,
                      TimesDerivative<decltype(tag)::value>{
-                         delta_t, hidden + (t + 1) * n});
+                         delta_t, hidden + (t + 1) * n},
+                     /*descending=*/(t & 1) != 0);
         part.Sync();
       }
     });

@@ -162,7 +162,9 @@ HWY_INLINE void MatVecRecurrence(const ForwardSequenceArgs& s) {
 // of every step, and all wait for each other between steps (step t + 1
 // reads all of h(t)) — only where a part's share of a step pays for that
 // barrier, as for the GEMM (TeamRecurrence). Every column's sum is the
-// one-thread bits.
+// one-thread bits. Odd steps read the panels in descending order, so each
+// step starts on the end of U that the step before left in cache
+// (MatVecPanels).
 HWY_INLINE void PanelRecurrence(const ForwardSequenceArgs& s) {
   const size_t n = s.dims.hidden;
   const internal::PanelLayout layout{n, n};
@@ -176,10 +178,10 @@ HWY_INLINE void PanelRecurrence(const ForwardSequenceArgs& s) {
         float* pre_hidden = s.pre_hidden + t * n;
         float* hidden = s.hidden + t * n;
         const PanelTerm term{h_previous, s.u_panels, layout};
-        MatVecPanels(
-            &term, h_previous != nullptr ? 1 : 0, n, mine.begin, mine.end,
-            pre_hidden,
-            StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
+        MatVecPanels(&term, h_previous != nullptr ? 1 : 0, n, mine.begin,
+                     mine.end, pre_hidden,
+                     StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden},
+                     /*descending=*/(t & 1) != 0);
         part.Sync();
         h_previous = hidden;
       }

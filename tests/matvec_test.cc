@@ -349,8 +349,8 @@ struct PanelMatrix {
 // MatVecPanels with one term (h·Uᵀ) and two (x·Wᵀ + h·Uᵀ) over matrices in
 // panels: sums in double; where a panel is a whole number of 4-vector runs
 // (every x86 target), the bits of MatVecColumns on the row-major matrices
-// (the same runs of the same widths); and a range of panels writes its
-// columns only, with the bits of the whole product.
+// (the same runs of the same widths); and a range of panels, in either
+// order, writes its columns only, with the bits of the whole product.
 void TestPanels() {
   std::mt19937_64 random(34);
   size_t index = 0;
@@ -403,9 +403,25 @@ void TestPanels() {
       }
       ASSERT_TRUE(out.CanariesIntact());
 
+      // The panels in descending order (every other step of a recurrence),
+      // all of them and a share [1, panels): each of its columns the same
+      // bits, every other column keeping what it held.
+      const size_t panels = p0.layout.panels();
+      for (size_t first : {size_t{0}, size_t{1}}) {
+        if (first >= panels) continue;
+        std::vector<float> descending(n, -5.0f);
+        MatVecPanels(terms, num_terms, n, first, panels, init_or_null,
+                     StoreSums{descending.data()}, /*descending=*/true);
+        for (size_t j = 0; j < n; ++j) {
+          const bool mine = j / internal::kPanelFloats >= first;
+          ASSERT_EQ(descending[j], mine ? out.at(0, j) : -5.0f)
+              << "descending from panel " << first << " [" << j << "]";
+        }
+      }
+
       // Panel 1 alone (as one thread's share): its columns, the same bits;
       // every other column keeps what it held.
-      if (p0.layout.panels() < 2) continue;
+      if (panels < 2) continue;
       std::vector<float> share(n, -5.0f);
       MatVecPanels(terms, num_terms, n, 1, 2, init_or_null,
                    StoreSums{share.data()});

@@ -274,7 +274,8 @@ def machine_tag(contexts):
 def load_bandwidth_ladder(results):
     """[(bytes, GB/s)] ascending in bytes, from the runs
     BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z: at each size the best of
-    the ways of reading it (one stream, four, alternating direction).
+    the ways of reading it (one stream, four, alternating direction,
+    alternating the order of blocks).
     Sizes whose name lacks bytes:N (an older roofline file) are skipped."""
     best = {}
     for name, summary in results.items():
@@ -504,7 +505,7 @@ def roofline_table(results, roofline):
                      ["FMA peak, best (the bound's)",
                       fmt(roofline.peak) + " GFLOP/s", peak["label"]]])
     variants = {("1", "0"): "1 stream", ("4", "0"): "4 streams",
-                ("1", "1"): "zig-zag"}
+                ("1", "1"): "zig-zag", ("1", "2"): "blocks zig-zag"}
     measured = {}  # (bytes, column) -> GB/s
     for name, summary in results.items():
         parts = name.split("/")
@@ -513,7 +514,9 @@ def roofline_table(results, roofline):
         args = dict(part.partition(":")[::2] for part in parts[1:])
         column = variants.get((args.get("streams"), args.get("zigzag", "0")))
         if column and args.get("bytes", "").isdigit():
-            measured[(int(args["bytes"]), column)] = summary["GB/s"]
+            # The blocks zig-zag's column: the best of its block sizes.
+            key = (int(args["bytes"]), column)
+            measured[key] = max(measured.get(key, 0.0), summary["GB/s"])
     used = dict(roofline.ladder)
     rows = [[format_bytes(size)]
             + [fmt(measured.get((size, column)))

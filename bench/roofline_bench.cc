@@ -76,21 +76,50 @@ HWY_INLINE float Total(D d, V s0, V s1, V s2, V s3, V s4, V s5, V s6, V s7) {
   return hn::GetLane(hn::SumOfLanes(d, sum));
 }
 
-// `passes` sums of the n floats at p, a zig-zag at the grain of blocks of
-// `block` floats: every other pass visits the blocks last to first, each
-// block still read front to back, so that what the zig-zag below keeps in
-// cache is kept while every stream runs forwards, as the prefetchers like
-// best. That is how elman's recurrences at B = 1 walk U's panels
-// (MatVecPanels, descending every other step), which read 1.5 MiB at
-// 114 GB/s on Zen 5 where the plain zig-zag got 106. n and block are
-// multiples of 8 vectors, p vector-aligned. Eight accumulators keep two
-// loads a cycle in flight despite the add latency; they carry over from
-// pass to pass, so that a pass of a small array costs no reduction and no
-// call.
+// Adds p[begin, end) into the eight accumulators, 8 vectors at a time,
+// front to back; end − begin is a multiple of 8 vectors.
+template <class D, class V>
+HWY_INLINE void AddForwards(D d, const float* HWY_RESTRICT p, size_t begin,
+                            size_t end, V& s0, V& s1, V& s2, V& s3, V& s4,
+                            V& s5, V& s6, V& s7) {
+  const size_t lanes = hn::Lanes(d);
+  for (size_t i = begin; i < end; i += 8 * lanes) {
+    s0 = hn::Add(s0, hn::Load(d, p + i + 0 * lanes));
+    s1 = hn::Add(s1, hn::Load(d, p + i + 1 * lanes));
+    s2 = hn::Add(s2, hn::Load(d, p + i + 2 * lanes));
+    s3 = hn::Add(s3, hn::Load(d, p + i + 3 * lanes));
+    s4 = hn::Add(s4, hn::Load(d, p + i + 4 * lanes));
+    s5 = hn::Add(s5, hn::Load(d, p + i + 5 * lanes));
+    s6 = hn::Add(s6, hn::Load(d, p + i + 6 * lanes));
+    s7 = hn::Add(s7, hn::Load(d, p + i + 7 * lanes));
+  }
+}
+
+// `passes` sums of the n floats at p, one stream front to back, n a multiple
+// of 8 vectors, p vector-aligned. Eight accumulators keep two loads a cycle
+// in flight despite the add latency; they carry over from pass to pass, so
+// that a pass of a small array costs no reduction and no call.
+float SumOneStream(const float* HWY_RESTRICT p, size_t n, size_t passes) {
+  const hn::ScalableTag<float> d;
+  auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d);
+  auto s3 = hn::Zero(d), s4 = hn::Zero(d), s5 = hn::Zero(d);
+  auto s6 = hn::Zero(d), s7 = hn::Zero(d);
+  for (size_t pass = 0; pass < passes; ++pass) {
+    AddForwards(d, p, 0, n, s0, s1, s2, s3, s4, s5, s6, s7);
+  }
+  return Total(d, s0, s1, s2, s3, s4, s5, s6, s7);
+}
+
+// The zig-zag at the grain of blocks of `block` floats: every other pass
+// visits the blocks last to first, each block still read front to back, so
+// that what the zig-zag below keeps in cache is kept while every stream runs
+// forwards, as the prefetchers like best. That is how elman's recurrences at
+// B = 1 walk U's panels (MatVecPanels, descending every other step), which
+// read 1.5 MiB at 114 GB/s on Zen 5 where the plain zig-zag got 106. n and
+// block are multiples of 8 vectors.
 float SumBlockZigZag(const float* HWY_RESTRICT p, size_t n, size_t block,
                      size_t passes) {
   const hn::ScalableTag<float> d;
-  const size_t lanes = hn::Lanes(d);
   auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d);
   auto s3 = hn::Zero(d), s4 = hn::Zero(d), s5 = hn::Zero(d);
   auto s6 = hn::Zero(d), s7 = hn::Zero(d);
@@ -99,25 +128,11 @@ float SumBlockZigZag(const float* HWY_RESTRICT p, size_t n, size_t block,
     for (size_t visited = 0; visited < blocks; ++visited) {
       const size_t first =
           (pass % 2 == 0 ? visited : blocks - 1 - visited) * block;
-      const size_t end = HWY_MIN(n, first + block);
-      for (size_t i = first; i < end; i += 8 * lanes) {
-        s0 = hn::Add(s0, hn::Load(d, p + i + 0 * lanes));
-        s1 = hn::Add(s1, hn::Load(d, p + i + 1 * lanes));
-        s2 = hn::Add(s2, hn::Load(d, p + i + 2 * lanes));
-        s3 = hn::Add(s3, hn::Load(d, p + i + 3 * lanes));
-        s4 = hn::Add(s4, hn::Load(d, p + i + 4 * lanes));
-        s5 = hn::Add(s5, hn::Load(d, p + i + 5 * lanes));
-        s6 = hn::Add(s6, hn::Load(d, p + i + 6 * lanes));
-        s7 = hn::Add(s7, hn::Load(d, p + i + 7 * lanes));
-      }
+      AddForwards(d, p, first, HWY_MIN(n, first + block), s0, s1, s2, s3, s4,
+                  s5, s6, s7);
     }
   }
   return Total(d, s0, s1, s2, s3, s4, s5, s6, s7);
-}
-
-// One stream front to back: the blocks zig-zag of a single block.
-float SumOneStream(const float* HWY_RESTRICT p, size_t n, size_t passes) {
-  return SumBlockZigZag(p, n, n, passes);
 }
 
 // The same read as four streams side by side: the four quarters of the

@@ -139,8 +139,8 @@ def worker(rank: int, world_size: int, steps: int, learning_rate: float,
     finally:
         dist.destroy_process_group()
     if rank == 0:
-        spread = max(float((p - flat).abs().max()) for p in gathered)
-        spread /= float(flat.abs().max())
+        spread = max(max_difference({"all": p}, {"all": flat})
+                     for p in gathered)
         summary = report(world_size, steps, learning_rate, optimizer, check,
                          losses, mine, spread)
         if report_file is not None:

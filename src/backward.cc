@@ -25,6 +25,7 @@
 #include "src/panels.h"
 #include "src/parallel_gemm-inl.h"
 #include "src/thread_pool.h"
+#include "src/transpose.h"
 #include "src/workspace_impl.h"
 
 HWY_BEFORE_NAMESPACE();

@@ -45,43 +45,6 @@ class Buffer {
   hwy::AlignedFreeUniquePtr<float[]> data_;
 };
 
-/// dst (cols × rows) = srcᵀ, src being rows × cols, both row-major. Strips
-/// of 16 source rows: each destination row gets 16 contiguous floats from 16
-/// loads that stay in L1 (the strip's 16 source lines), so the writes stream.
-/// A row-by-column loop writes one float per cache line and, at H = 512,
-/// cost Forward more than its arithmetic; 16×16 tiles written column-wise
-/// still took 1.6× as long as these strips (512×512, this machine).
-inline constexpr size_t kTransposeStrip = 16;
-
-/// Transpose for the source rows [row_begin, row_end) only: the columns
-/// [row_begin, row_end) of every destination row. Threads that take
-/// disjoint row ranges (starting at multiples of kTransposeStrip) together
-/// write all of dst. Destination rows are dst_stride floats apart: the
-/// source's row count when dst is the plain transpose, a panel's width when it
-/// is one panel of src/panels.h.
-inline void TransposeRows(const float* src, size_t cols, float* dst,
-                          size_t dst_stride, size_t row_begin, size_t row_end) {
-  constexpr size_t kStrip = kTransposeStrip;
-  size_t r0 = row_begin;
-  for (; r0 + kStrip <= row_end; r0 += kStrip) {
-    for (size_t c = 0; c < cols; ++c) {
-      const float* from = src + r0 * cols + c;
-      float* to = dst + c * dst_stride + r0;
-#pragma GCC unroll 16
-      for (size_t r = 0; r < kStrip; ++r) to[r] = from[r * cols];
-    }
-  }
-  for (size_t c = 0; c < cols; ++c) {
-    for (size_t r = r0; r < row_end; ++r) {
-      dst[c * dst_stride + r] = src[r * cols + c];
-    }
-  }
-}
-
-inline void Transpose(const float* src, size_t rows, size_t cols, float* dst) {
-  TransposeRows(src, cols, dst, rows, 0, rows);
-}
-
 }  // namespace elman::internal
 
 #endif  // ELMAN_SRC_BUFFER_H_

@@ -23,6 +23,7 @@
 
 #include "src/buffer.h"
 #include "src/thread_pool.h"
+#include "src/transpose.h"
 
 namespace elman::internal {
 

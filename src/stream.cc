@@ -40,6 +40,7 @@
 #include "src/kernels/gemm-inl.h"
 #include "src/panels.h"
 #include "src/stream_impl.h"
+#include "src/transpose.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {

@@ -24,6 +24,7 @@
 #include "hwy/highway.h"
 #include "hwy/tests/test_util-inl.h"
 #include "src/kernels/matvec-inl.h"
+#include "src/transpose.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman {

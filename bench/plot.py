@@ -2,8 +2,8 @@
 """Turns elman_bench_peers' JSON into Markdown tables and a bar chart.
 
 Usage:
-  plot.py --peers PEERS.json --roofline ROOFLINE.json [--gemm GEMM.json]
-          [--plot OUT.svg|OUT.png] [--time cpu|real]
+  plot.py --peers PEERS.json --roofline ROOFLINE.json [ROOFLINE2.json ...]
+          [--gemm GEMM.json] [--plot OUT.svg|OUT.png] [--time cpu|real]
 
 Prints to stdout, as Markdown for the README: one table for the training step
 (TrainStep/<impl>/I:../H:../O:../T:../B:..), one for inference
@@ -49,7 +49,10 @@ log-size between the ladder's sizes); every other flop is charged at the FMA
 peak. The peers' training step computes neither dx nor dh0, so neither is
 charged here. The inference table uses the same (forward) bound for every
 implementation, whether it hoists the W and V products out of the time loop
-or not.
+or not. Given several roofline files (.ci/main runs the probes before the
+benchmarks and again after the peers), each probe counts with its best
+repetition over all of them (summarize.merge_best): the peers run for
+minutes, and the VM's speed drifts by a few percent meanwhile.
 
 The streaming step's bound is the same rule applied to a single step, which
 reads all three weight matrices W, U and V: the larger of its 2·H·(I+H+O)
@@ -742,8 +745,10 @@ def parse_arguments(argv):
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--peers", required=True, metavar="PEERS.json",
                         help="elman_bench_peers --benchmark_out")
-    parser.add_argument("--roofline", required=True, metavar="ROOFLINE.json",
-                        help="elman_bench_roofline --benchmark_out")
+    parser.add_argument("--roofline", required=True, nargs="+",
+                        metavar="ROOFLINE.json",
+                        help="elman_bench_roofline --benchmark_out; with "
+                             "several runs each probe's best of all")
     parser.add_argument("--gemm", metavar="GEMM.json",
                         help="elman_bench_gemm --benchmark_out (optional)")
     parser.add_argument("--plot", metavar="OUT.svg",
@@ -760,15 +765,16 @@ def main(argv):
     time_key = f"{args.time}_time"
     try:
         peers_context, peers = load_medians(args.peers, time_key)
-        roofline_context, roofline_results = load_medians(args.roofline,
-                                                          time_key)
+        roofline_runs = [load_medians(path, time_key)
+                         for path in args.roofline]
         gemm = load_medians(args.gemm, time_key)[1] if args.gemm else {}
     except (OSError, ValueError) as error:
         print(f"plot.py: {error}", file=sys.stderr)
         return 2
 
-    roofline = summarize.Roofline(roofline_results,
-                                  [peers_context, roofline_context])
+    roofline = summarize.Roofline(
+        summarize.merge_best([results for _, results in roofline_runs]),
+        [peers_context, roofline_runs[0][0]])
     if not roofline.usable():
         print("plot.py: the roofline file lacks the FMA peak or the "
               "load-bandwidth ladder (BM_LoadBandwidth/bytes:N/streams:S): "

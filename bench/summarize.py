@@ -130,6 +130,26 @@ def best_of(summary, key):
     return summary.get("best", {}).get(key, summary.get(key))
 
 
+def merge_best(results_list):
+    """medians() of several runs of the same probes (elman_bench_roofline
+    before and after the benchmarks it bounds) as one: each run_name's
+    summary from the first run that has it, its "best" counters the largest
+    over all of them. A bound taken from probes on both sides of what it
+    bounds is not beaten by code that ran while the machine was faster."""
+    merged = {}
+    for results in results_list:
+        for name, summary in results.items():
+            if name not in merged:
+                merged[name] = dict(summary, best=dict(summary.get("best", {})))
+                continue
+            best = merged[name]["best"]
+            for key in set(best) | set(summary.get("best", {})):
+                value = best_of(summary, key)
+                if isinstance(value, (int, float)):
+                    best[key] = max(best.get(key, value), value)
+    return merged
+
+
 def split_name(name):
     """'BM_Forward/elman/I:1/H:32/...' -> ('Forward', 'elman', 'I:1 H:32 ...')."""
     parts = name.split("/")

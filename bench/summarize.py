@@ -140,7 +140,8 @@ def merge_best(results_list):
     for results in results_list:
         for name, summary in results.items():
             if name not in merged:
-                merged[name] = dict(summary, best=dict(summary.get("best", {})))
+                merged[name] = dict(summary,
+                                    best=dict(summary.get("best", {})))
                 continue
             best = merged[name]["best"]
             for key in set(best) | set(summary.get("best", {})):

@@ -40,8 +40,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 namespace transpose_detail {
 
-/// Floats of source rows a row strip reads at once, and of columns a column
-/// block walks down (see the top of the file).
+/// Source rows a row strip reads at once, and source columns a column block
+/// walks down (see the top of the file).
 inline constexpr size_t kStripRows = 16;
 inline constexpr size_t kBlockColumns = 16;
 /// Destination rows at least this many floats apart (1 KiB) are visited in

@@ -434,6 +434,114 @@ void TestPanels() {
   }
 }
 
+// MatVecPanels with last_row_first (Stream::Step's odd steps read the whole
+// product backwards): every column within the double sum's tolerance, and
+// only its panels' columns written, for all panels and a share [1, panels),
+// in both panel orders. Where each term's depth is a multiple of 8 and there
+// is no init, also bit for bit the forward product of the terms in reverse
+// order, each with its rows and inputs reversed: row k then feeds set
+// S − 1 − k % S in place of k % S, each set sees the same rows in the same
+// order, and the sets' balanced tree is its own mirror image (float adds
+// commute) — so a row skipped, read twice or sent to another set shows.
+// Sizeless vectors ignore last_row_first: there, the forward bits.
+void TestPanelsLastRowFirst() {
+  std::mt19937_64 random(35);
+  size_t index = 0;
+  for (size_t n : {size_t{1}, size_t{3}, size_t{17}, size_t{63}, size_t{64},
+                   size_t{65}, size_t{100}, size_t{129}, size_t{200}}) {
+    for (size_t k0 : {size_t{1}, size_t{8}, size_t{33}, size_t{72}}) {
+      for (size_t k1 : {size_t{0}, size_t{16}, size_t{21}, size_t{40}}) {
+        ++index;
+        const bool with_init = index % 3 == 0;
+        const size_t num_terms = k1 == 0 ? 1 : 2;
+        const bool exact = k0 % 8 == 0 && k1 % 8 == 0 && !with_init;
+        SCOPED_TRACE("n=" + std::to_string(n) + " k0=" + std::to_string(k0) +
+                     " k1=" + std::to_string(k1) + (with_init ? " init" : ""));
+        const size_t depths[2] = {k0, std::max<size_t>(k1, 1)};
+        std::vector<GuardedMatrix> matrices, reversed_matrices, ins,
+            reversed_ins;
+        std::vector<PanelMatrix> panels, reversed_panels;
+        // Built in place, never moved: each holds pointers into itself.
+        for (auto* v : {&matrices, &reversed_matrices, &ins, &reversed_ins}) {
+          v->reserve(2);
+        }
+        panels.reserve(2);
+        reversed_panels.reserve(2);
+        for (size_t t = 0; t < 2; ++t) {
+          const size_t k = depths[t];
+          matrices.emplace_back(k, n, n, (index + t) % 4, kt::kSlack, kt::kNaN);
+          matrices.back().FillRandom(random);
+          ins.emplace_back(1, k, k, (index + t + 1) % 4, 0, kt::kNaN);
+          ins.back().FillRandom(random);
+          reversed_matrices.emplace_back(k, n, n, 0, kt::kSlack, kt::kNaN);
+          reversed_ins.emplace_back(1, k, k, 0, 0, kt::kNaN);
+          for (size_t r = 0; r < k; ++r) {
+            reversed_ins.back().at(0, r) = ins.back().at(0, k - 1 - r);
+            for (size_t j = 0; j < n; ++j) {
+              reversed_matrices.back().at(r, j) =
+                  matrices.back().at(k - 1 - r, j);
+            }
+          }
+        }
+        for (size_t t = 0; t < 2; ++t) {
+          panels.emplace_back(matrices[t], depths[t], n);
+          reversed_panels.emplace_back(reversed_matrices[t], depths[t], n);
+        }
+        GuardedMatrix init(1, n, n, index % 4, 0, kt::kNaN);
+        init.FillRandom(random);
+        const float* init_or_null = with_init ? init.data() : nullptr;
+        const PanelTerm terms[2] = {
+            {ins[0].data(), panels[0].panels.data(), panels[0].layout},
+            {ins[1].data(), panels[1].panels.data(), panels[1].layout}};
+        // The forward product of the reversed terms, last term first.
+        const PanelTerm mirror[2] = {
+            {reversed_ins[num_terms - 1].data(),
+             reversed_panels[num_terms - 1].panels.data(),
+             reversed_panels[num_terms - 1].layout},
+            {reversed_ins[0].data(), reversed_panels[0].panels.data(),
+             reversed_panels[0].layout}};
+        const size_t panel_count = panels[0].layout.panels();
+        std::vector<float> forward(n), mirrored(n);
+        MatVecPanels(terms, num_terms, n, 0, panel_count, init_or_null,
+                     StoreSums{forward.data()});
+        MatVecPanels(mirror, num_terms, n, 0, panel_count, init_or_null,
+                     StoreSums{mirrored.data()});
+        for (size_t first : {size_t{0}, size_t{1}}) {
+          if (first >= panel_count) continue;
+          for (bool descending : {false, true}) {
+            std::vector<float> out(n, -5.0f);
+            MatVecPanels(terms, num_terms, n, first, panel_count, init_or_null,
+                         StoreSums{out.data()}, descending,
+                         /*last_row_first=*/true);
+            for (size_t j = 0; j < n; ++j) {
+              const bool mine = j / internal::kPanelFloats >= first;
+              if (!mine) {
+                ASSERT_EQ(out[j], -5.0f) << "[" << j << "] written";
+                continue;
+              }
+              double want = with_init ? init.at(0, j) : 0.0;
+              double abs_sum = std::abs(want);
+              AddTermInDouble(ins[0], matrices[0], k0, j, want, abs_sum);
+              if (num_terms == 2) {
+                AddTermInDouble(ins[1], matrices[1], k1, j, want, abs_sum);
+              }
+              ASSERT_LE(std::abs(out[j] - want), SumTolerance(k0 + k1, abs_sum))
+                  << Where(j, out[j], want);
+#if HWY_HAVE_SCALABLE
+              ASSERT_EQ(out[j], forward[j]) << "[" << j << "]";
+#else
+              if (exact) {
+                ASSERT_EQ(out[j], mirrored[j]) << "[" << j << "] mirror";
+              }
+#endif
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -449,6 +557,7 @@ HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestSquareLastTerm);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestPanels);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestPanelsLastRowFirst);
 
 // Panels packed from the matrix's transpose (Forward packs Uᵀ's panels
 // straight from U) are the panels of the transpose, byte for byte: every

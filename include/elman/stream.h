@@ -40,7 +40,12 @@ class ELMAN_EXPORT Stream {
   /// h := h0, [B][H].
   void Reset(std::span<const float> h0);
 
-  /// One time step: x(t) [B][I] in, y(t) [B][O] out; h(t−1) → h(t).
+  /// One time step: x(t) [B][I] in, y(t) [B][O] out; h(t−1) → h(t). For
+  /// one sequence with H > 64 every other Step reads the weights backwards,
+  /// starting on what the Step before left in cache, and so associates its
+  /// sums the other way round: a Step's bits depend on its inputs, the state
+  /// and the parity of the Steps since construction or Reset (Reset and the
+  /// same Steps give the same bits, whatever came before).
   void Step(std::span<const float> x, std::span<float> y);
   /// `steps` consecutive steps: x [T][B][I] in, y [T][B][O] out. Faster
   /// than T Steps for a whole sequence (the W and V products run over blocks

@@ -343,25 +343,20 @@ HWY_INLINE void ColumnRun(D d, const MatVecTerm* terms, size_t num_terms,
   const size_t fours = vecs / 4, rest = vecs % 4;
   const size_t col_two = col_begin + 4 * fours * lanes;  // the 2, if any
   const size_t col_one = col_two + (rest & 2) * lanes;   // the 1, if any
-  auto fours_from = [&](size_t q) HWY_ATTR {
-    ColumnPanel<4>(d, terms, num_terms, n, col_begin + 4 * q * lanes, init,
-                   epilogue, last_row_first);
-  };
-  if (!last_row_first) {
-    for (size_t q = 0; q < fours; ++q) fours_from(q);
-  }
-  if (last_row_first && (rest & 1)) {
-    ColumnPanel<1>(d, terms, num_terms, n, col_one, init, epilogue, true);
-  }
-  if (rest & 2) {
-    ColumnPanel<2>(d, terms, num_terms, n, col_two, init, epilogue,
-                   last_row_first);
-  }
-  if (!last_row_first && (rest & 1)) {
-    ColumnPanel<1>(d, terms, num_terms, n, col_one, init, epilogue);
-  }
-  if (last_row_first) {
-    for (size_t q = fours; q-- > 0;) fours_from(q);
+  // The panels left to right: `fours` of 4 vectors, then the 2 and the 1.
+  const size_t panels = fours + (rest & 2) / 2 + (rest & 1);
+  for (size_t i = 0; i < panels; ++i) {
+    const size_t panel = last_row_first ? panels - 1 - i : i;
+    if (panel < fours) {
+      ColumnPanel<4>(d, terms, num_terms, n, col_begin + 4 * panel * lanes,
+                     init, epilogue, last_row_first);
+    } else if (panel == fours && (rest & 2)) {
+      ColumnPanel<2>(d, terms, num_terms, n, col_two, init, epilogue,
+                     last_row_first);
+    } else {
+      ColumnPanel<1>(d, terms, num_terms, n, col_one, init, epilogue,
+                     last_row_first);
+    }
   }
 }
 

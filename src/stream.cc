@@ -87,10 +87,10 @@ void PanelStep(Stream::Impl* stream, const float* state, float* next,
   float* hidden = next + dims.input;  // h(t) beside x(t+1)
   // Every other step reads its weights backwards, the last row of the last
   // panel first (MatVecPanels), and so starts on what the step before read
-  // last, still in L1: 0.86–0.90× the time at H = 128, 0.96–0.99× at
-  // H = 256 and 512 (Zen 5). Its sums associate the other way round: a
-  // step's bits depend on the parity of the steps since construction or
-  // Reset (`current`).
+  // last, still in L1: 0.88× the time at H = 128, 0.95–0.98× at H = 256
+  // and 512 (Zen 5). Its sums associate the other way round: a step's bits
+  // depend on the parity of the steps since construction or Reset
+  // (`current`).
   const bool descending = stream->current != 0;
   const PanelTerm output_term{hidden, stream->v_panels.data(), output_layout};
   internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {

@@ -436,7 +436,7 @@ struct PanelTerm {
 /// reads every panel's rows from the last term's last row up, so that with
 /// `descending` the whole product is read backwards and starts on the last
 /// L1-full of the ascending step before: at H = 128 (W, U, V: 96 KiB
-/// against 48 KiB of L1d on Zen 5) Stream::Step took 0.86–0.90× the time.
+/// against 48 KiB of L1d on Zen 5) Stream::Step took 0.88× the time.
 /// The sums then associate in the opposite order, other bits
 /// (ColumnPanel), which is why only Step, whose bits promise nothing across
 /// steps, does so: Run and the training passes keep the bits of a sequence

@@ -69,6 +69,61 @@ struct ForwardSequenceArgs {
   internal::Team team;
 };
 
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+/// FusedStep where H is 1, 2 or 4 whole vectors (AVX2 and AVX-512, the
+/// targets that carry the latency path on x86-64) and h(t−1) is given: the
+/// whole step in one kernel, every loop over H unrolled with constant
+/// offsets (ColumnPanel's kFixedDepth and kFixedLd), f and g chosen per
+/// vector of sums rather than per kernel. Through the generic kernels one
+/// Stream::Step at H = 32, I = O = 8 executed 830 instructions for its 112
+/// FMAs (counted by single-stepping it): loop counters, address updates,
+/// remainder tests and two calls with their frames, 282 of them in the
+/// dense layer's 32 FMAs. This path executes 643, and a Step takes 0.85×
+/// the time at H = 32 and 0.90× at H = 64 on Zen 5 (README, "What limits
+/// it"). The sums are those of MatVecColumns and MatVecRows (the same
+/// panels, the same order): FusedStep's bits do not depend on which path it
+/// takes.
+template <size_t kHiddenVecs>
+HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
+                                 const float* h_previous, float* pre_hidden,
+                                 float* hidden, float* pre_output, float* y) {
+  using matvec_detail::ColumnPanel;
+  const hn::ScalableTag<float> d;
+  constexpr size_t kLanes = hn::MaxLanes(d);  // = Lanes(d), a constant
+  constexpr size_t kHidden = kHiddenVecs * kLanes;
+  const Dims dims = s.dims;
+  const MatVecTerm hidden_terms[2] = {
+      {x, dims.input, s.w_transposed, kHidden},
+      {h_previous, kHidden, s.u_transposed, kHidden}};
+  ColumnPanel<kHiddenVecs, kHidden, kHidden>(
+      d, hidden_terms, 2, kHidden, 0, s.bias_hidden,
+      StoreAndActivateAny{pre_hidden, hidden, s.hidden_activation});
+  // The dense layer, off the recurrence's critical path.
+  const size_t outputs = dims.output;
+  if (outputs <= kRowFormMaxOutputs) {
+    WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
+      MatVecRows<decltype(tag)::value>(s.v, kHidden, outputs, hidden, kHidden,
+                                       s.bias_output, pre_output, y);
+    });
+    return;
+  }
+  const MatVecTerm output_term{hidden, kHidden, s.v_transposed, outputs};
+  const StoreAndActivateAny output_epilogue{pre_output, y, s.output_activation};
+  if (outputs <= kLanes) {
+    ColumnPanel<1, kHidden>(d, &output_term, 1, outputs, 0, s.bias_output,
+                            output_epilogue);
+  } else if (outputs <= 2 * kLanes) {
+    ColumnPanel<2, kHidden>(d, &output_term, 1, outputs, 0, s.bias_output,
+                            output_epilogue);
+  } else {
+    WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
+      MatVecColumns(&output_term, 1, outputs, s.bias_output,
+                    StoreAndActivate<decltype(tag)::value>{pre_output, y});
+    });
+  }
+}
+#endif
+
 /// One step of one sequence, eq. 7.10:
 ///   ĥ = b + x·Wᵀ + h_previous·Uᵀ, h = f(ĥ)   (one column-form product with
 ///                                              two terms, f in registers)
@@ -81,6 +136,24 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
                           const float* h_previous, float* pre_hidden,
                           float* hidden, float* pre_output, float* y) {
   const Dims dims = s.dims;
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+  constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
+  if (h_previous != nullptr && dims.hidden % kLanes == 0) {
+    switch (dims.hidden / kLanes) {
+      case 1:
+        return PanelFusedStep<1>(s, x, h_previous, pre_hidden, hidden,
+                                 pre_output, y);
+      case 2:
+        return PanelFusedStep<2>(s, x, h_previous, pre_hidden, hidden,
+                                 pre_output, y);
+      case 4:
+        return PanelFusedStep<4>(s, x, h_previous, pre_hidden, hidden,
+                                 pre_output, y);
+      default:
+        break;
+    }
+  }
+#endif
   const MatVecTerm terms[2] = {
       {x, dims.input, s.w_transposed, dims.hidden},
       {h_previous, dims.hidden, s.u_transposed, dims.hidden}};

@@ -86,6 +86,21 @@ struct StoreAndActivate {
   }
 };
 
+/// StoreAndActivate with the activation chosen at run time, for a kernel
+/// that applies two (f and g, FusedStep): a branch per vector of sums
+/// rather than a copy of the kernel per pair of activations.
+struct StoreAndActivateAny {
+  float* out;
+  float* activated;
+  Activation activation;
+  template <class D, class V>
+  HWY_INLINE void operator()(D d, V z, size_t j, size_t valid) const {
+    WithActivation(activation, [&](auto tag) HWY_ATTR {
+      StoreAndActivate<decltype(tag)::value>{out, activated}(d, z, j, valid);
+    });
+  }
+};
+
 template <Activation kActivation>
 struct TimesDerivative {
   float* out;
@@ -137,18 +152,20 @@ HWY_INLINE V SumOfSplits(const V (&acc)[kSplits][kVecs], size_t v) {
   }
 }
 
-// kFixedDepth > 0: the last term is a square kFixedDepth × kFixedDepth
-// matrix (U or Uᵀ) whose rows are kFixedDepth floats apart, and its loop is
-// unrolled completely: every load then has a constant offset and no loop
-// counter, address or remainder test sits between the FMAs of the
-// recurrence's latency-bound product (this file's top comment). The
-// terms go to the same accumulators in the same order as with a runtime
-// depth, so the results are the same bits.
+// kFixedDepth > 0: the last term has kFixedDepth rows (U or Uᵀ, or the
+// dense layer's Vᵀ), and its loop is unrolled completely. kFixedLd > 0: the
+// rows of every term are kFixedLd floats apart (the recurrence's terms, all
+// H wide). With both, every load has a constant offset and no loop counter,
+// address or remainder test sits between the FMAs of the recurrence's
+// latency-bound product (this file's top comment). The terms go to the same
+// accumulators in the same order as with runtime sizes, so the results are
+// the same bits.
 //
 // `last_row_first` (runtime depths only) feeds every accumulator set the
 // same rows in the opposite order, the last term's last row first: other
 // bits, the same accuracy (MatVecPanels).
-template <size_t kVecs, size_t kFixedDepth = 0, class D, class Epilogue>
+template <size_t kVecs, size_t kFixedDepth = 0, size_t kFixedLd = 0, class D,
+          class Epilogue>
 HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
                             size_t n, size_t col0, const float* init,
                             const Epilogue& epilogue,
@@ -190,7 +207,8 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
     for (size_t t = runtime_terms; t-- > 0;) {
       const float* HWY_RESTRICT in = terms[t].in;
       const float* HWY_RESTRICT row = terms[t].matrix + col0;
-      const size_t depth = terms[t].k, ld = terms[t].ld;
+      const size_t depth = terms[t].k;
+      const size_t ld = kFixedLd > 0 ? kFixedLd : terms[t].ld;
       const size_t whole = depth - depth % kSplits;  // rows in whole groups
 #pragma GCC unroll 8
       for (size_t i = 1; i < kSplits; ++i) {
@@ -212,7 +230,8 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
     for (size_t t = 0; t < runtime_terms; ++t) {
       const float* HWY_RESTRICT in = terms[t].in;
       const float* HWY_RESTRICT row = terms[t].matrix + col0;
-      const size_t depth = terms[t].k, ld = terms[t].ld;
+      const size_t depth = terms[t].k;
+      const size_t ld = kFixedLd > 0 ? kFixedLd : terms[t].ld;
       size_t k = 0;
       for (; k + kSplits <= depth; k += kSplits) {
 #pragma GCC unroll 8
@@ -232,9 +251,10 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
   if constexpr (kFixedDepth > 0) {
     const float* HWY_RESTRICT in = terms[runtime_terms].in;
     const float* HWY_RESTRICT row = terms[runtime_terms].matrix + col0;
+    const size_t ld = kFixedLd > 0 ? kFixedLd : terms[runtime_terms].ld;
 #pragma GCC unroll 64
     for (size_t k = 0; k < kFixedDepth; ++k) {
-      multiply_add(k % kSplits, in[k], row + k * kFixedDepth);
+      multiply_add(k % kSplits, in[k], row + k * ld);
     }
   }
 #pragma GCC unroll 8
@@ -379,29 +399,27 @@ HWY_NOINLINE void MatVecColumns(const MatVecTerm* terms, size_t num_terms,
   const hn::ScalableTag<float> d;
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
   // The recurrent product of one sequence whose H is one panel below, of 1,
-  // 2 or 4 whole vectors: the depth of U's term becomes a compile-time
-  // constant, and the sums are the bits of the loop below (the same panel
-  // width). Only the AVX2 and AVX-512 targets, which carry the latency path
-  // on x86-64, compile these panels: H = 16, 32, 64 on AVX-512 and 8, 16, 32
-  // on AVX2.
-  const size_t lanes = hn::Lanes(d);
-  if (num_terms > 0) {
-    const MatVecTerm& last = terms[num_terms - 1];
-    if (last.k == n && last.ld == n && n % lanes == 0) {
-      constexpr size_t kLanes = hn::MaxLanes(d);
-      switch (n / lanes) {  // other widths take the loop below
-        case 1:
-          return ColumnPanel<1, kLanes>(d, terms, num_terms, n, 0, init,
-                                        epilogue);
-        case 2:
-          return ColumnPanel<2, 2 * kLanes>(d, terms, num_terms, n, 0, init,
-                                            epilogue);
-        case 4:
-          return ColumnPanel<4, 4 * kLanes>(d, terms, num_terms, n, 0, init,
-                                            epilogue);
-        default:
-          break;
-      }
+  // 2 or 4 whole vectors, every term's rows H floats apart: the depth of U's
+  // term and every row's offset become compile-time constants, and the sums
+  // are the bits of the loop below (the same panel width). Only the AVX2 and
+  // AVX-512 targets, which carry the latency path on x86-64, compile these
+  // panels: H = 16, 32, 64 on AVX-512 and 8, 16, 32 on AVX2.
+  constexpr size_t kLanes = hn::MaxLanes(d);  // = Lanes(d), a constant
+  bool fixed = num_terms > 0 && terms[num_terms - 1].k == n && n % kLanes == 0;
+  for (size_t t = 0; t < num_terms; ++t) fixed = fixed && terms[t].ld == n;
+  if (fixed) {
+    switch (n / kLanes) {  // other widths take the loop below
+      case 1:
+        return ColumnPanel<1, kLanes, kLanes>(d, terms, num_terms, n, 0, init,
+                                              epilogue);
+      case 2:
+        return ColumnPanel<2, 2 * kLanes, 2 * kLanes>(d, terms, num_terms, n, 0,
+                                                      init, epilogue);
+      case 4:
+        return ColumnPanel<4, 4 * kLanes, 4 * kLanes>(d, terms, num_terms, n, 0,
+                                                      init, epilogue);
+      default:
+        break;
     }
   }
 #endif

@@ -70,19 +70,21 @@ struct ForwardSequenceArgs {
 };
 
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
-/// FusedStep where H is 1, 2 or 4 whole vectors (AVX2 and AVX-512, the
-/// targets that carry the latency path on x86-64) and h(t−1) is given: the
-/// whole step in one kernel, every loop over H unrolled with constant
-/// offsets (ColumnPanel's kFixedDepth and kFixedLd), f and g chosen per
-/// vector of sums rather than per kernel. Through the generic kernels one
-/// Stream::Step at H = 32, I = O = 8 executed 830 instructions for its 112
-/// FMAs (counted by single-stepping it): loop counters, address updates,
-/// remainder tests and two calls with their frames, 282 of them in the
-/// dense layer's 32 FMAs. This path executes 643, and a Step takes 0.85×
-/// the time at H = 32 and 0.90× at H = 64 on Zen 5 (README, "What limits
-/// it"). The sums are those of MatVecColumns and MatVecRows (the same
-/// panels, the same order): FusedStep's bits do not depend on which path it
-/// takes.
+/// FusedStep where H is 1, 2 or 4 whole vectors, on AVX2 and AVX-512 (the
+/// targets that carry the latency path on x86-64): the whole step in one
+/// kernel, every loop over H unrolled with constant offsets (ColumnPanel's
+/// kFixedDepth and kFixedLd), f and g chosen per vector of sums rather than
+/// per kernel, and for O up to a vector the dense layer by rows
+/// (MatVecRowsReduced). Through the generic kernels one Stream::Step at
+/// H = 32, I = O = 8 executed 830 instructions for its 112 FMAs (counted by
+/// single-stepping it): loop counters, address updates, remainder tests
+/// and two calls with their frames, 282 of them around the dense layer's
+/// 32 FMAs. And it loaded about 220 floats or vectors, on Zen 5, whose two
+/// load ports then set the pace, 64 of them for the dense layer; reduced
+/// rows load 18. Measured on Zen 5, each change alone: see the README,
+/// "What limits it". Every step of a shape takes this path, h(−1) = 0
+/// included, so Run and Step agree bit for bit where both step through
+/// FusedStep.
 template <size_t kHiddenVecs>
 HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
                                  const float* h_previous, float* pre_hidden,
@@ -95,9 +97,15 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
   const MatVecTerm hidden_terms[2] = {
       {x, dims.input, s.w_transposed, kHidden},
       {h_previous, kHidden, s.u_transposed, kHidden}};
-  ColumnPanel<kHiddenVecs, kHidden, kHidden>(
-      d, hidden_terms, 2, kHidden, 0, s.bias_hidden,
-      StoreAndActivateAny{pre_hidden, hidden, s.hidden_activation});
+  const StoreAndActivateAny hidden_epilogue{pre_hidden, hidden,
+                                            s.hidden_activation};
+  if (h_previous != nullptr) {
+    ColumnPanel<kHiddenVecs, kHidden, kHidden>(d, hidden_terms, 2, kHidden, 0,
+                                               s.bias_hidden, hidden_epilogue);
+  } else {  // h(−1) = 0: x·Wᵀ alone
+    ColumnPanel<kHiddenVecs, 0, kHidden>(d, hidden_terms, 1, kHidden, 0,
+                                         s.bias_hidden, hidden_epilogue);
+  }
   // The dense layer, off the recurrence's critical path.
   const size_t outputs = dims.output;
   if (outputs <= kRowFormMaxOutputs) {
@@ -110,8 +118,8 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
   const MatVecTerm output_term{hidden, kHidden, s.v_transposed, outputs};
   const StoreAndActivateAny output_epilogue{pre_output, y, s.output_activation};
   if (outputs <= kLanes) {
-    ColumnPanel<1, kHidden>(d, &output_term, 1, outputs, 0, s.bias_output,
-                            output_epilogue);
+    MatVecRowsReduced<kHiddenVecs>(s.v, outputs, hidden, s.bias_output,
+                                   output_epilogue);
   } else if (outputs <= 2 * kLanes) {
     ColumnPanel<2, kHidden>(d, &output_term, 1, outputs, 0, s.bias_output,
                             output_epilogue);
@@ -138,7 +146,7 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
   const Dims dims = s.dims;
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
   constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
-  if (h_previous != nullptr && dims.hidden % kLanes == 0) {
+  if (dims.hidden % kLanes == 0) {
     switch (dims.hidden / kLanes) {
       case 1:
         return PanelFusedStep<1>(s, x, h_previous, pre_hidden, hidden,

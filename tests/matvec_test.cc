@@ -1,11 +1,11 @@
 // The latency path's kernels of src/kernels/matvec-inl.h on every compiled
 // SIMD target, against sums in double: MatVecColumns with one and two terms
 // (ĥ = b + x·Wᵀ + h·Uᵀ and dh = e·V + δ·U) and its fused epilogues (f and
-// f'), MatVecPanels (over weights in panels) and MatVecRows (the dense layer
-// for few outputs), on lengths below, at and above every vector width and
-// panel width, with row strides that are not multiples of a vector, NaN in
-// every float a kernel may read but must not use, and canaries around the
-// outputs.
+// f'), MatVecPanels (over weights in panels), MatVecRows (the dense layer
+// for few outputs) and MatVecRowsReduced (for up to a vector of outputs),
+// on lengths below, at and above every vector width and panel width, with
+// row strides that are not multiples of a vector, NaN in every float a
+// kernel may read but must not use, and canaries around the outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -169,6 +169,61 @@ void TestRows() {
       }
     }
   }
+}
+
+// MatVecRowsReduced (the dense layer of FusedStep's one-kernel path, AVX2
+// and AVX-512 only): every output count up to a vector, H of 1, 2 and 4
+// vectors, every activation. It reads exactly: NaN after the matrix, the
+// input and the init.
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+template <size_t kDepthVecs>
+void TestRowsReducedAtDepth(std::mt19937_64& random, size_t& index) {
+  constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
+  constexpr size_t k = kDepthVecs * kLanes;
+  for (size_t n = 1; n <= kLanes; ++n) {
+    ++index;
+    SCOPED_TRACE("n=" + std::to_string(n) + " k=" + std::to_string(k));
+    GuardedMatrix matrix(n, k, k, index % 4, 0, kt::kNaN);
+    GuardedMatrix in(1, k, k, (index + 1) % 4, 0, kt::kNaN);
+    GuardedMatrix init(1, n, n, (index + 2) % 4, 0, kt::kNaN);
+    GuardedMatrix sums(1, n, n, (index + 3) % 4), activated(1, n, n, 1);
+    matrix.FillRandom(random);
+    in.FillRandom(random);
+    init.FillRandom(random);
+    const Activation a = kt::kActivations[index % 4];
+    MatVecRowsReduced<kDepthVecs>(
+        matrix.data(), n, in.data(), init.data(),
+        StoreAndActivateAny{sums.data(), activated.data(), a});
+    ASSERT_TRUE(sums.CanariesIntact());
+    ASSERT_TRUE(activated.CanariesIntact());
+    for (size_t j = 0; j < n; ++j) {
+      double want = init.at(0, j);
+      double abs_sum = std::abs(want);
+      for (size_t i = 0; i < k; ++i) {
+        const double term = double{matrix.at(j, i)} * in.at(0, i);
+        want += term;
+        abs_sum += std::abs(term);
+      }
+      const double got = sums.at(0, j);
+      ASSERT_LE(std::abs(got - want), SumTolerance(k, abs_sum))
+          << Where(j, got, want);
+      const double want_a = reference::Activate(a, got);
+      ASSERT_LE(std::abs(activated.at(0, j) - want_a),
+                kt::ActivationTolerance(a, want_a))
+          << ActivationName(a) << Where(j, activated.at(0, j), want_a);
+    }
+  }
+}
+#endif
+
+void TestRowsReduced() {
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+  std::mt19937_64 random(38);
+  size_t index = 0;
+  TestRowsReducedAtDepth<1>(random, index);
+  TestRowsReducedAtDepth<2>(random, index);
+  TestRowsReducedAtDepth<4>(random, index);
+#endif
 }
 
 // The fused epilogues: ĥ and h = f(ĥ) stored together (StoreAndActivate),
@@ -553,6 +608,7 @@ namespace elman {
 HWY_BEFORE_TEST(MatVecTest);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumns);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestRows);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestRowsReduced);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestSquareLastTerm);

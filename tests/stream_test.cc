@@ -69,10 +69,11 @@ std::vector<Case> AllCases() {
       {{37, 200, 70}, 9, 1, Activation::kTanh, Activation::kSigmoid});
   // FusedStep's one-kernel path (PanelFusedStep) takes H of 1, 2 or 4 whole
   // vectors (8, 16, 32 on AVX2; 16, 32, 64 on AVX-512), and its dense layer
-  // the row form (O ≤ 7), a panel of one vector or of two, or the generic
-  // product beyond: O = 24 is two vectors on AVX-512 and three on AVX2.
+  // the row form (O ≤ 7), the reduced rows (up to a vector; O = 13 ends in
+  // a partial group of four), a panel of two vectors, or the generic product
+  // beyond: O = 24 is two vectors on AVX-512 and three on AVX2.
   const size_t hiddens[] = {8, 16, 32, 64};
-  const size_t outputs[] = {3, 8, 16, 24, 40};
+  const size_t outputs[] = {3, 8, 13, 16, 24, 40};
   size_t pair = 0;
   for (size_t hidden : hiddens) {
     for (size_t output : outputs) {

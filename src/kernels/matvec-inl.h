@@ -524,6 +524,103 @@ HWY_INLINE void MatVecRows(const float* matrix, size_t ld, size_t n,
   }
 }
 
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+namespace matvec_detail {
+
+// Lanes of one 128-bit block: the x86 shuffles below work within blocks.
+inline constexpr size_t kBlockLanes = 4;
+
+// Per block, [a0+a2, b0+b2, a1+a3, b1+b3]: a and b each summed to two lanes.
+template <class D, class V>
+HWY_INLINE V SumPairs(D d, V a, V b) {
+  return hn::Add(hn::InterleaveLower(d, a, b), hn::InterleaveUpper(d, a, b));
+}
+
+// From two SumPairs results, per block [a, b, c, e] for c = SumPairs(a, b)
+// and e = SumPairs(c', e'): each of the four products summed over the block.
+template <class D, class V>
+HWY_INLINE V SumQuads(D d, V ab, V ce) {
+  const hn::Repartition<double, D> dd;  // pairs of lanes as one
+  const auto lower =
+      hn::InterleaveLower(dd, hn::BitCast(dd, ab), hn::BitCast(dd, ce));
+  const auto upper =
+      hn::InterleaveUpper(dd, hn::BitCast(dd, ab), hn::BitCast(dd, ce));
+  return hn::BitCast(d, hn::Add(hn::BitCast(d, lower), hn::BitCast(d, upper)));
+}
+
+}  // namespace matvec_detail
+
+/// out[j] = init[j] + M(j, ·)·in for j < n ≤ Lanes, where M's rows and `in`
+/// are kDepthVecs whole vectors (k = kDepthVecs·Lanes, rows k floats apart):
+/// the latency path's dense layer ŷ = c + V·h at O ≤ one vector, V read by
+/// rows. Each output's lane products (kDepthVecs FMAs, no broadcast) are
+/// then summed by one transposing tree for all outputs at once: pairs and
+/// quads of outputs within each 128-bit block, then the blocks. Against the
+/// column form (one broadcast of h[k] and one row of Vᵀ per FMA, half the
+/// lanes idle at O = 8) it loads a quarter as much: 18 loads instead of 64 at
+/// H = 32, O = 8, on a core whose two load ports bound the step (Zen 5, README
+/// "What limits it"). The sum of each output is a fixed tree: the same bits
+/// every call. AVX2 and AVX-512 only (their blocks are 128 bits).
+template <size_t kDepthVecs, class Epilogue>
+HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
+                                  const float* in, const float* init,
+                                  const Epilogue& epilogue) {
+  using matvec_detail::kBlockLanes;
+  using matvec_detail::SumPairs;
+  using matvec_detail::SumQuads;
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  constexpr size_t kLanes = hn::MaxLanes(d);
+  constexpr size_t kDepth = kDepthVecs * kLanes;
+  constexpr size_t kGroups = kLanes / kBlockLanes;  // 2 (AVX2) or 4
+  static_assert(kGroups == 2 || kGroups == 4);
+  V vector_in[kDepthVecs];
+#pragma GCC unroll 4
+  for (size_t v = 0; v < kDepthVecs; ++v) {
+    vector_in[v] = hn::LoadU(d, in + v * kLanes);
+  }
+  // Output j's lane products; zero beyond n.
+  auto products = [&](size_t j) HWY_ATTR {
+    if (j >= n) return hn::Zero(d);
+    const float* HWY_RESTRICT row = matrix + j * kDepth;
+    V sum = hn::Mul(hn::LoadU(d, row), vector_in[0]);
+#pragma GCC unroll 4
+    for (size_t v = 1; v < kDepthVecs; ++v) {
+      sum = hn::MulAdd(hn::LoadU(d, row + v * kLanes), vector_in[v], sum);
+    }
+    return sum;
+  };
+  // Four outputs per group, each summed within every block; on AVX-512 the
+  // groups hold outputs 0–3, 8–11, 4–7 and 12–15, the order the blocks'
+  // sums below come out in.
+  V group[kGroups];
+#pragma GCC unroll 4
+  for (size_t g = 0; g < kGroups; ++g) {
+    const size_t swapped = kGroups == 4 && (g == 1 || g == 2) ? 3 - g : g;
+    const size_t j = swapped * kBlockLanes;
+    group[g] = SumQuads(d, SumPairs(d, products(j), products(j + 1)),
+                        SumPairs(d, products(j + 2), products(j + 3)));
+  }
+  // Then across blocks: the lower and upper halves of two groups added.
+  const V halves01 = hn::Add(hn::ConcatLowerLower(d, group[1], group[0]),
+                             hn::ConcatUpperUpper(d, group[1], group[0]));
+  V sums;
+  if constexpr (kGroups == 2) {
+    sums = halves01;  // [group 0, group 1]: outputs in order
+  } else {
+    const V halves23 = hn::Add(hn::ConcatLowerLower(d, group[3], group[2]),
+                               hn::ConcatUpperUpper(d, group[3], group[2]));
+    // Adjacent blocks added: [g0, g0, g1, g1] and [g2, g2, g3, g3], then
+    // the even blocks of the first and the odd of the second: [g0, g2, g1,
+    // g3], outputs 0–15 in order.
+    const V pairs01 = hn::Add(halves01, hn::SwapAdjacentBlocks(halves01));
+    const V pairs23 = hn::Add(halves23, hn::SwapAdjacentBlocks(halves23));
+    sums = hn::OddEvenBlocks(pairs23, pairs01);
+  }
+  epilogue(d, hn::Add(sums, LoadPartial(d, init, n)), 0, n);
+}
+#endif
+
 }  // namespace elman::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 

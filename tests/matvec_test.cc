@@ -223,6 +223,8 @@ void TestRowsReduced() {
   TestRowsReducedAtDepth<1>(random, index);
   TestRowsReducedAtDepth<2>(random, index);
   TestRowsReducedAtDepth<4>(random, index);
+#else
+  GTEST_SKIP() << "MatVecRowsReduced is compiled for AVX2 and AVX-512 only";
 #endif
 }
 

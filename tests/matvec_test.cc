@@ -57,6 +57,22 @@ void AddTermInDouble(const GuardedMatrix& in, const GuardedMatrix& m,
   }
 }
 
+// Row j of a row-form product in double, init + Σ_i m(j, i)·in[i] (want),
+// and init's and the terms' magnitudes summed (abs_sum).
+struct RowSum {
+  double want, abs_sum;
+};
+RowSum RowSumInDouble(const GuardedMatrix& m, const GuardedMatrix& in, size_t k,
+                      size_t j, double init) {
+  RowSum sum{init, std::abs(init)};
+  for (size_t i = 0; i < k; ++i) {
+    const double term = double{m.at(j, i)} * in.at(0, i);
+    sum.want += term;
+    sum.abs_sum += std::abs(term);
+  }
+  return sum;
+}
+
 std::string Where(size_t j, double got, double want) {
   std::ostringstream s;
   s.precision(9);
@@ -154,16 +170,11 @@ void TestRows() {
         ASSERT_TRUE(sums.CanariesIntact());
         ASSERT_TRUE(activated.CanariesIntact());
         for (size_t j = 0; j < n; ++j) {
-          double want = with_init ? init.at(0, j) : 0.0;
-          double abs_sum = std::abs(want);
-          for (size_t i = 0; i < k; ++i) {
-            const double term = double{matrix.at(j, i)} * in.at(0, i);
-            want += term;
-            abs_sum += std::abs(term);
-          }
+          const RowSum want =
+              RowSumInDouble(matrix, in, k, j, with_init ? init.at(0, j) : 0.0);
           const double got = out.at(0, j);
-          ASSERT_LE(std::abs(got - want), SumTolerance(k, abs_sum))
-              << Where(j, got, want);
+          ASSERT_LE(std::abs(got - want.want), SumTolerance(k, want.abs_sum))
+              << Where(j, got, want.want);
         }
         ASSERT_TRUE(out.CanariesIntact());
       }
@@ -197,16 +208,10 @@ void TestRowsReducedAtDepth(std::mt19937_64& random, size_t& index) {
     ASSERT_TRUE(sums.CanariesIntact());
     ASSERT_TRUE(activated.CanariesIntact());
     for (size_t j = 0; j < n; ++j) {
-      double want = init.at(0, j);
-      double abs_sum = std::abs(want);
-      for (size_t i = 0; i < k; ++i) {
-        const double term = double{matrix.at(j, i)} * in.at(0, i);
-        want += term;
-        abs_sum += std::abs(term);
-      }
+      const RowSum want = RowSumInDouble(matrix, in, k, j, init.at(0, j));
       const double got = sums.at(0, j);
-      ASSERT_LE(std::abs(got - want), SumTolerance(k, abs_sum))
-          << Where(j, got, want);
+      ASSERT_LE(std::abs(got - want.want), SumTolerance(k, want.abs_sum))
+          << Where(j, got, want.want);
       const double want_a = reference::Activate(a, got);
       ASSERT_LE(std::abs(activated.at(0, j) - want_a),
                 kt::ActivationTolerance(a, want_a))

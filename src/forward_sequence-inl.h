@@ -79,12 +79,12 @@ struct ForwardSequenceArgs {
 /// H = 32, I = O = 8 executed 830 instructions for its 112 FMAs (counted by
 /// single-stepping it): loop counters, address updates, remainder tests
 /// and two calls with their frames, 282 of them around the dense layer's
-/// 32 FMAs. And it loaded about 220 floats or vectors, on Zen 5, whose two
-/// load ports then set the pace, 64 of them for the dense layer; reduced
-/// rows load 18. Measured on Zen 5, each change alone: see the README,
-/// "What limits it". Every step of a shape takes this path, h(−1) = 0
-/// included, so Run and Step agree bit for bit where both step through
-/// FusedStep.
+/// 32 FMAs. It also issued about 220 loads (broadcasts and vectors), 65 of
+/// them in the dense layer, and on Zen 5, which completes two a cycle, the
+/// loads set the pace: reduced rows take 19. Each change measured alone on
+/// Zen 5: README, "What limits it". Every step of a shape takes this path,
+/// h(−1) = 0 included, so Run and Step agree bit for bit where both step
+/// through FusedStep.
 template <size_t kHiddenVecs>
 HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
                                  const float* h_previous, float* pre_hidden,

@@ -536,8 +536,8 @@ HWY_INLINE V SumPairs(D d, V a, V b) {
   return hn::Add(hn::InterleaveLower(d, a, b), hn::InterleaveUpper(d, a, b));
 }
 
-// From two SumPairs results, per block [a, b, c, e] for c = SumPairs(a, b)
-// and e = SumPairs(c', e'): each of the four products summed over the block.
+// From ab = SumPairs(a, b) and ce = SumPairs(c, e), per block [a, b, c, e]:
+// each of the four summed over the whole block.
 template <class D, class V>
 HWY_INLINE V SumQuads(D d, V ab, V ce) {
   const hn::Repartition<double, D> dd;  // pairs of lanes as one
@@ -553,14 +553,15 @@ HWY_INLINE V SumQuads(D d, V ab, V ce) {
 /// out[j] = init[j] + M(j, ·)·in for j < n ≤ Lanes, where M's rows and `in`
 /// are kDepthVecs whole vectors (k = kDepthVecs·Lanes, rows k floats apart):
 /// the latency path's dense layer ŷ = c + V·h at O ≤ one vector, V read by
-/// rows. Each output's lane products (kDepthVecs FMAs, no broadcast) are
-/// then summed by one transposing tree for all outputs at once: pairs and
-/// quads of outputs within each 128-bit block, then the blocks. Against the
-/// column form (one broadcast of h[k] and one row of Vᵀ per FMA, half the
-/// lanes idle at O = 8) it loads a quarter as much: 18 loads instead of 64 at
-/// H = 32, O = 8, on a core whose two load ports bound the step (Zen 5, README
-/// "What limits it"). The sum of each output is a fixed tree: the same bits
-/// every call. AVX2 and AVX-512 only (their blocks are 128 bits).
+/// rows. Each output's lane products (kDepthVecs multiply-adds, no
+/// broadcast) are then summed by one transposing tree for all outputs at
+/// once: pairs and quads of outputs within each 128-bit block, then the
+/// blocks. Against the column form (one broadcast of h[k] and one row of Vᵀ
+/// per FMA, half the lanes idle at O = 8) it loads about a quarter as often:
+/// 19 loads instead of 65 at H = 32, O = 8, on a core whose load ports bound
+/// the step (Zen 5, README "What limits it"). The sum of each output is a
+/// fixed tree: the same bits every call. `init` (n floats) is required.
+/// AVX2 and AVX-512 only (their blocks are 128 bits).
 template <size_t kDepthVecs, class Epilogue>
 HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
                                   const float* in, const float* init,

@@ -81,7 +81,7 @@ struct ForwardSequenceArgs {
 /// and two calls with their frames, 282 of them around the dense layer's
 /// 32 FMAs. It also issued about 220 loads (broadcasts and vectors), 65 of
 /// them in the dense layer, and on Zen 5, which completes two a cycle, the
-/// loads set the pace: reduced rows take 19. Each change measured alone on
+/// loads weigh most: reduced rows take 19. Each change measured alone on
 /// Zen 5: README, "What limits it". Every step of a shape takes this path,
 /// h(−1) = 0 included, so Run and Step agree bit for bit where both step
 /// through FusedStep.

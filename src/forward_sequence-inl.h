@@ -69,6 +69,26 @@ struct ForwardSequenceArgs {
   internal::Team team;
 };
 
+/// FusedStep's dense layer y = g(c + h·Vᵀ), off the recurrence's critical
+/// path, with g applied to the sums in registers: one dot product per
+/// output for O ≤ kRowFormMaxOutputs (MatVecRows), else the column form.
+HWY_INLINE void DenseLayer(const ForwardSequenceArgs& s, const float* hidden,
+                           float* pre_output, float* y) {
+  const Dims dims = s.dims;
+  WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
+    constexpr Activation kOutputActivation = decltype(tag)::value;
+    if (dims.output <= kRowFormMaxOutputs) {
+      MatVecRows<kOutputActivation>(s.v, dims.hidden, dims.output, hidden,
+                                    dims.hidden, s.bias_output, pre_output, y);
+    } else {
+      const MatVecTerm output_term{hidden, dims.hidden, s.v_transposed,
+                                   dims.output};
+      MatVecColumns(&output_term, 1, dims.output, s.bias_output,
+                    StoreAndActivate<kOutputActivation>{pre_output, y});
+    }
+  });
+}
+
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
 /// FusedStep where H is 1, 2 or 4 whole vectors, on AVX2 and AVX-512 (the
 /// targets that carry the latency path on x86-64): the whole step in one
@@ -106,28 +126,20 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
     ColumnPanel<kHiddenVecs, 0, kHidden>(d, hidden_terms, 1, kHidden, 0,
                                          s.bias_hidden, hidden_epilogue);
   }
-  // The dense layer, off the recurrence's critical path.
+  // The dense layer: the reduced rows up to a vector of outputs, a panel
+  // of two vectors with H's depth unrolled, DenseLayer's forms otherwise.
   const size_t outputs = dims.output;
-  if (outputs <= kRowFormMaxOutputs) {
-    WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
-      MatVecRows<decltype(tag)::value>(s.v, kHidden, outputs, hidden, kHidden,
-                                       s.bias_output, pre_output, y);
-    });
-    return;
+  if (outputs <= kRowFormMaxOutputs || outputs > 2 * kLanes) {
+    return DenseLayer(s, hidden, pre_output, y);
   }
-  const MatVecTerm output_term{hidden, kHidden, s.v_transposed, outputs};
   const StoreAndActivateAny output_epilogue{pre_output, y, s.output_activation};
   if (outputs <= kLanes) {
     MatVecRowsReduced<kHiddenVecs>(s.v, outputs, hidden, s.bias_output,
                                    output_epilogue);
-  } else if (outputs <= 2 * kLanes) {
+  } else {
+    const MatVecTerm output_term{hidden, kHidden, s.v_transposed, outputs};
     ColumnPanel<2, kHidden>(d, &output_term, 1, outputs, 0, s.bias_output,
                             output_epilogue);
-  } else {
-    WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
-      MatVecColumns(&output_term, 1, outputs, s.bias_output,
-                    StoreAndActivate<decltype(tag)::value>{pre_output, y});
-    });
   }
 }
 #endif
@@ -170,20 +182,7 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
     MatVecColumns(terms, num_terms, dims.hidden, s.bias_hidden,
                   StoreAndActivate<decltype(tag)::value>{pre_hidden, hidden});
   });
-  // The dense layer, off the recurrence's critical path, with g applied to
-  // the sums in registers.
-  WithActivation(s.output_activation, [&](auto tag) {
-    constexpr Activation kOutputActivation = decltype(tag)::value;
-    if (dims.output <= kRowFormMaxOutputs) {
-      MatVecRows<kOutputActivation>(s.v, dims.hidden, dims.output, hidden,
-                                    dims.hidden, s.bias_output, pre_output, y);
-    } else {
-      const MatVecTerm output_term{hidden, dims.hidden, s.v_transposed,
-                                   dims.output};
-      MatVecColumns(&output_term, 1, dims.output, s.bias_output,
-                    StoreAndActivate<kOutputActivation>{pre_output, y});
-    }
-  });
+  DenseLayer(s, hidden, pre_output, y);
 }
 
 // The recurrence as products of B rows per step, on the team's threads

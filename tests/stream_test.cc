@@ -155,6 +155,19 @@ std::vector<float> State(const Stream& stream) {
   return state;
 }
 
+// y of c.steps Steps over x, [T][B][O].
+std::vector<float> Steps(Stream& stream, const Case& c,
+                         const std::vector<float>& x) {
+  const size_t x_step = c.batch * c.dims.input;
+  const size_t y_size = c.batch * c.dims.output;
+  std::vector<float> y(c.steps * y_size);
+  for (size_t t = 0; t < c.steps; ++t) {
+    stream.Step({x.data() + t * x_step, x_step},
+                {y.data() + t * y_size, y_size});
+  }
+  return y;
+}
+
 class StreamTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(StreamTest);
 
@@ -169,14 +182,8 @@ TEST_P(StreamTest, RunEqualsSteps) {
     const Inputs in = MakeInputs(c, seed++);
     Stream run(model, c.batch), step(model, c.batch);
     std::vector<float> y_run(c.steps * c.batch * c.dims.output);
-    std::vector<float> y_step(y_run.size());
     run.Run(in.x, c.steps, y_run);
-    const size_t x_step = c.batch * c.dims.input;
-    const size_t y_size = c.batch * c.dims.output;
-    for (size_t t = 0; t < c.steps; ++t) {
-      step.Step({in.x.data() + t * x_step, x_step},
-                {y_step.data() + t * y_size, y_size});
-    }
+    const std::vector<float> y_step = Steps(step, c, in.x);
     if (internal::UsesFusedSteps(c.batch, c.dims.hidden)) {
       EXPECT_TRUE(SameBytes(y_run, y_step));
       EXPECT_TRUE(SameBytes(State(run), State(step)));
@@ -290,18 +297,9 @@ TEST_P(StreamTest, StepsAfterResetDoNotDependOnHistory) {
     const Model model = MakeModel(c, seed);
     const Inputs in = MakeInputs(c, seed++);
     const size_t x_step = c.batch * c.dims.input;
-    const size_t y_size = c.batch * c.dims.output;
-    auto steps = [&](Stream& stream) {
-      std::vector<float> y(c.steps * y_size);
-      for (size_t t = 0; t < c.steps; ++t) {
-        stream.Step({in.x.data() + t * x_step, x_step},
-                    {y.data() + t * y_size, y_size});
-      }
-      return y;
-    };
     for (bool with_h0 : {false, true}) {
       Stream used(model, c.batch), fresh(model, c.batch);
-      std::vector<float> y(y_size);
+      std::vector<float> y(c.batch * c.dims.output);
       used.Step({in.x.data(), x_step}, y);
       if (with_h0) {
         used.Reset(in.h0);
@@ -309,7 +307,7 @@ TEST_P(StreamTest, StepsAfterResetDoNotDependOnHistory) {
       } else {
         used.Reset();
       }
-      EXPECT_TRUE(SameBytes(steps(used), steps(fresh)))
+      EXPECT_TRUE(SameBytes(Steps(used, c, in.x), Steps(fresh, c, in.x)))
           << (with_h0 ? "Reset(h0)" : "Reset()");
       EXPECT_TRUE(SameBytes(State(used), State(fresh)));
     }

@@ -51,8 +51,10 @@ charged here. The inference table uses the same (forward) bound for every
 implementation, whether it hoists the W and V products out of the time loop
 or not. Given several roofline files (.ci/main runs the probes before the
 benchmarks and again after the peers), each probe counts with its best
-repetition over all of them (summarize.merge_best): the peers run for
-minutes, and the VM's speed drifts by a few percent meanwhile.
+repetition over all of them (summarize.merge_best), and so do the probes
+elman_bench_peers itself runs at its shapes' working sets, interleaved with
+the code they bound (bench/roofline_probes.h): the peers run for minutes,
+and the VM's bandwidth beyond L1 drifts by tens of percent meanwhile.
 
 The streaming step's bound is the same rule applied to a single step, which
 reads all three weight matrices W, U and V: the larger of its 2·H·(I+H+O)
@@ -772,8 +774,13 @@ def main(argv):
         print(f"plot.py: {error}", file=sys.stderr)
         return 2
 
+    # The probes elman_bench_peers ran between its own repetitions
+    # (bench/roofline_probes.h) count as one more run of them.
+    interleaved = {name: summary for name, summary in peers.items()
+                   if name.startswith("BM_")}
     roofline = summarize.Roofline(
-        summarize.merge_best([results for _, results in roofline_runs]),
+        summarize.merge_best([results for _, results in roofline_runs]
+                             + [interleaved]),
         [peers_context, roofline_runs[0][0]])
     if not roofline.usable():
         print("plot.py: the roofline file lacks the FMA peak or the "

@@ -296,7 +296,7 @@ def load_bandwidth_ladder(results):
     """[(bytes, GB/s)] ascending in bytes, from the runs
     BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z: at each size the best of
     the ways of reading it (one stream, four, alternating direction,
-    alternating the order of blocks).
+    alternating the order of blocks, a streaming step's order).
     Sizes whose name lacks bytes:N (an older roofline file) are skipped."""
     best = {}
     for name, summary in results.items():
@@ -526,7 +526,8 @@ def roofline_table(results, roofline):
                      ["FMA peak, best (the bound's)",
                       fmt(roofline.peak) + " GFLOP/s", peak["label"]]])
     variants = {("1", "0"): "1 stream", ("4", "0"): "4 streams",
-                ("1", "1"): "zig-zag", ("1", "2"): "blocks zig-zag"}
+                ("1", "1"): "zig-zag", ("1", "2"): "blocks zig-zag",
+                ("1", "3"): "step order"}
     measured = {}  # (bytes, column) -> GB/s
     for name, summary in results.items():
         parts = name.split("/")

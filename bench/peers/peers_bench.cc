@@ -42,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,6 +50,7 @@
 #include "bench/peers/elman_peer.h"
 #include "bench/peers/peer_problem.h"
 #include "bench/peers/stream_peer.h"
+#include "bench/roofline_probes.h"
 #include "elman/elman.h"
 #ifdef ELMAN_HAVE_EIGEN
 #include "bench/peers/eigen_fixed.h"
@@ -364,6 +366,31 @@ void Register(const Implementation& impl, bool train, bool real_time) {
 constexpr size_t kStreamHidden[] = {32, 64, 128, 512};
 constexpr size_t kStreamHiddenThreaded[] = {32, 64, 128, 512, 1024};
 
+// The roofline's probes (bench/roofline_probes.h) at the working sets the
+// bounds of these shapes read: U's 4·H² bytes for every pass, the
+// streaming step's 6·H² bytes, and the reads of elman's panels where it
+// uses them (H ≥ 128). With random interleaving they run between the
+// repetitions of the code they bound; bench/plot.py takes each probe's best
+// of this run and elman_bench_roofline's.
+void RegisterRooflineProbes(std::span<const size_t> stream_hidden) {
+  std::set<size_t> hidden_sizes;
+  std::set<int64_t> sizes;
+  for (const PeerShape& s : kShapes) {
+    hidden_sizes.insert(s.hidden);
+    sizes.insert(static_cast<int64_t>(4 * s.hidden * s.hidden));
+  }
+  for (const size_t h : stream_hidden) {
+    hidden_sizes.insert(h);
+    sizes.insert(static_cast<int64_t>(4 * h * h));
+    sizes.insert(static_cast<int64_t>(6 * h * h));
+  }
+  RegisterFmaPeak();
+  for (const int64_t bytes : sizes) RegisterLoadBandwidth(bytes);
+  for (const size_t h : hidden_sizes) {
+    if (h >= 128) RegisterPanelReads(static_cast<int64_t>(h));
+  }
+}
+
 // The timed loop cycles through this many preallocated inputs x(t) while h
 // keeps evolving (never reset); the agreement check runs this many steps.
 constexpr size_t kStreamInputs = 16;
@@ -640,6 +667,7 @@ int main(int argc, char** argv) {
   for (const StreamImplementation& impl : stream_implementations) {
     RegisterStream(impl, stream_hidden, threaded);
   }
+  if (!threaded) RegisterRooflineProbes(stream_hidden);
   benchmark::AddCustomContext(
       "threads", threaded ? "1 and " + std::to_string(threads) +
                                 " (OMP_NUM_THREADS=" + std::to_string(threads) +

@@ -24,6 +24,8 @@ void TransposeRowsOnTarget(const float* src, size_t cols, float* dst,
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <algorithm>
+
 namespace elman {
 HWY_EXPORT(TransposeRowsOnTarget);
 
@@ -31,6 +33,19 @@ namespace internal {
 
 void TransposeRows(const float* src, size_t cols, float* dst, size_t dst_stride,
                    size_t row_begin, size_t row_end) {
+  // A single column (W at I = 1), or a single row into a single column
+  // (dst_stride 1, so row_end ≤ 1: V or dWᵀ at O or I = 1), holds the same
+  // floats in the same order as its transpose: a copy, not a dispatched
+  // element-by-element transpose (20 ns of a 2 µs training step at
+  // (1,32,1,25,1), three times a step).
+  if (cols == 1) {
+    std::copy(src + row_begin, src + row_end, dst + row_begin);
+    return;
+  }
+  if (dst_stride == 1) {
+    if (row_begin < row_end) std::copy(src, src + cols, dst);
+    return;
+  }
   ELMAN_DISPATCH(TransposeRowsOnTarget)
   (src, cols, dst, dst_stride, row_begin, row_end);
 }

@@ -152,5 +152,36 @@ TEST(TransposeDispatchTest, TransposeAndRowsMatchTheDefinition) {
   internal::TransposeRows(src.data(), cols, panel.data(), 64, 3, 30);
   EXPECT_EQ(tt::CheckTranspose(src, cols, panel, 64, 3, 30), "");
 }
+
+// A single column, or a single row into a single column, is copied
+// (internal::TransposeRows' shortcut): the same definition, every row range
+// and stride, nothing written outside dst(c, r) for the rows asked.
+TEST(TransposeDispatchTest, VectorsMatchTheDefinition) {
+  namespace tt = transpose_test;
+  for (const size_t rows : {1, 2, 17, 33}) {
+    const std::vector<float> column = tt::NumberedSource(rows, 1);
+    for (const size_t dst_stride : {rows, rows + 5}) {
+      for (size_t begin = 0; begin <= rows; ++begin) {
+        for (size_t end = begin; end <= rows; ++end) {
+          std::vector<float> dst(dst_stride + 3, tt::kSentinel);
+          internal::TransposeRows(column.data(), 1, dst.data(), dst_stride,
+                                  begin, end);
+          ASSERT_EQ(tt::CheckTranspose(column, 1, dst, dst_stride, begin, end),
+                    "")
+              << rows << " × 1, rows [" << begin << ", " << end << ")";
+        }
+      }
+    }
+  }
+  for (const size_t cols : {2, 17, 33}) {
+    const std::vector<float> row = tt::NumberedSource(1, cols);
+    for (const size_t end : {0, 1}) {
+      std::vector<float> dst(cols + 3, tt::kSentinel);
+      internal::TransposeRows(row.data(), cols, dst.data(), 1, 0, end);
+      ASSERT_EQ(tt::CheckTranspose(row, cols, dst, 1, 0, end), "")
+          << "1 × " << cols << ", rows [0, " << end << ")";
+    }
+  }
+}
 }  // namespace elman
 #endif

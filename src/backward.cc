@@ -39,8 +39,8 @@ namespace elman::HWY_NAMESPACE {
 // the operands lie, the gradient's tiles in registers over all steps
 // (src/kernels/outer_product-inl.h), on the calling thread whatever the
 // team, so that the bits do not depend on it. Measured on Zen 5, the
-// training step at B = 1: 0.90× the time at (1,32,1,25,1), 0.95× at
-// (16,64,16,100,1), 0.97× at (64,128,64,100,1). Otherwise one product
+// training step at B = 1: 0.87–0.92× the time at (1,32,1,25,1), 0.95× at
+// (16,64,16,100,1), 0.97–0.98× at (64,128,64,100,1). Otherwise one product
 // whose A is the error matrix read transposed, on the team's threads, each
 // its own rows of the gradient.
 HWY_INLINE void WeightGradient(const internal::Team& team, bool one_sequence,

@@ -3,12 +3,12 @@
 // Σ e(t) h(t)ᵀ), with the tile of the gradient in registers for all steps.
 // The GEMM computes the same sums (C = Aᵀ B over the T rows), but at H = 32
 // its blocking, packing of B and 4 × 2 tiles cost it as much as its FMAs:
-// 438 ns for dU at (32 × 32, T = 24) where its 1 536 FMAs take 240 at the
-// FMA peak (Zen 5), and 41 ns for each one-row product (dWᵀ, dV at I = O =
-// 1). Here every step's a(t) and b(t) are read in place (one short
-// sequence's Δ, H and X sit in L1), the tiles are as tall as the registers
-// allow, and single rows split the steps over several accumulators for
-// enough independent FMA chains.
+// 438 ns for dU at (32 × 32, T = 24) where its 1 536 FMAs take 215 at the
+// measured FMA peak (226 GFLOP/s, Zen 5), and 41 ns for each one-row
+// product (dWᵀ, dV at I = O = 1). Here every step's a(t) and b(t) are read
+// in place (one short sequence's Δ, H and X sit in L1 or L2), the tiles
+// are as tall as the registers allow, and single rows split the steps over
+// several accumulators for enough independent FMA chains.
 //
 // Memory contract, as for the GEMM (src/kernels/gemm-inl.h): each b(t)
 // must stay readable one vector past n (elman's buffers keep that slack);
@@ -163,8 +163,8 @@ HWY_INLINE void Panel(D d, const float* a, size_t lda, size_t m, const float* b,
 /// t·lda holds m floats and b(t) = b + t·ldb holds n: C = Aᵀ B for A
 /// (steps × m) and B (steps × n) stored by steps, as Δ, E, X and H are.
 /// Overwrites C (zeros for steps = 0). Each element is summed in a fixed
-/// order: the same bits every call. Meant for short sequences at small H,
-/// whose operands fit in L1: it reads all of B once per tile of rows.
+/// order: the same bits every call. Meant for one short sequence at small
+/// H, whose operands fit in L2: it reads all of B once per tile of rows.
 HWY_INLINE void OuterProductSum(const float* a, size_t lda, size_t m,
                                 const float* b, size_t ldb, size_t n,
                                 size_t steps, float* c, size_t ldc) {

@@ -34,33 +34,19 @@ namespace elman::HWY_NAMESPACE {
 
 // Σ_r δ(r) a(r)ᵀ over the rows r of Δ (or E): a weight gradient, C = Δᵀ A.
 // For one sequence (`one_sequence`) whose product a pool would not cut
-// (less than two parts' worth of work for TeamGemm) and whose operands fit
-// in L2 (its kernel reads all the inputs once per tile of rows): summed where
-// the operands lie, the gradient's tiles in registers over all steps
-// (src/kernels/outer_product-inl.h), on the calling thread whatever the
-// team, so that the bits do not depend on it. Measured on Zen 5, the
-// training step at B = 1: 0.87–0.92× the time at (1,32,1,25,1), 0.95× at
-// (16,64,16,100,1), 0.97–0.98× at (64,128,64,100,1). Otherwise one product
-// whose A is the error matrix read transposed, on the team's threads, each
-// its own rows of the gradient.
+// (less than two parts' worth of work for TeamGemm, at the pool's default
+// scale) and whose operands fit in L2 (its kernel reads all the inputs once
+// per tile of rows): summed where the operands lie, the gradient's tiles in
+// registers over all steps (src/kernels/outer_product-inl.h), on the
+// calling thread whatever the team, so that the bits do not depend on it.
+// Measured on Zen 5, the training step at B = 1: 0.87–0.92× the time at
+// (1,32,1,25,1), 0.95× at (16,64,16,100,1), 0.97–0.98× at
+// (64,128,64,100,1). Otherwise one product whose A is the error matrix read
+// transposed, on the team's threads, each its own rows of the gradient.
 HWY_INLINE void WeightGradient(const internal::Team& team, bool one_sequence,
                                const float* errors, size_t error_width,
                                const float* inputs, size_t input_width,
                                size_t rows, float* gradient, float* pack) {
-#if !HWY_HAVE_SCALABLE
-  constexpr size_t kInPlaceMaxFloats = size_t{1} << 16;  // 256 KiB
-  const double flops = 2.0 * static_cast<double>(error_width) *
-                       static_cast<double>(input_width) *
-                       static_cast<double>(rows);
-  if (one_sequence && flops < 2.0 * kMinWorkPerPartManyRows &&
-      rows * (error_width + input_width) <= kInPlaceMaxFloats) {
-    OuterProductSum(errors, error_width, error_width, inputs, input_width,
-                    input_width, rows, gradient, input_width);
-    return;
-  }
-#else
-  (void)one_sequence;
-#endif
   GemmArgs product;
   product.m = error_width;
   product.n = input_width;
@@ -73,6 +59,19 @@ HWY_INLINE void WeightGradient(const internal::Team& team, bool one_sequence,
   product.c = gradient;
   product.ldc = input_width;
   product.pack = pack;
+#if !HWY_HAVE_SCALABLE
+  constexpr size_t kInPlaceMaxFloats = size_t{1} << 16;  // 256 KiB
+  // TeamGemm's own rule: less than two parts' work, it runs whole.
+  const bool never_cut = GemmWork(product) < 2.0 * GemmMinWorkPerPart(product);
+  if (one_sequence && never_cut &&
+      rows * (error_width + input_width) <= kInPlaceMaxFloats) {
+    OuterProductSum(errors, error_width, error_width, inputs, input_width,
+                    input_width, rows, gradient, input_width);
+    return;
+  }
+#else
+  (void)one_sequence;
+#endif
   TeamGemm(team, product);
 }
 

@@ -86,12 +86,16 @@ HWY_INLINE GemmArgs WithPartPack(GemmArgs args, const internal::Team& team,
   return args;
 }
 
+/// The least work TeamGemm gives each part of `args`: a product of a few
+/// rows is cut more finely than one of many.
+HWY_INLINE double GemmMinWorkPerPart(const GemmArgs& args) {
+  return args.m <= kFewRows ? kMinWorkPerPart : kMinWorkPerPartManyRows;
+}
+
 /// Gemm(args) on the team: by rows where every part gets its own rows (A
 /// and C disjoint), else by columns.
 HWY_INLINE void TeamGemm(const internal::Team& team, const GemmArgs& args) {
-  const size_t wanted = team.PartsFor(
-      GemmWork(args),
-      args.m <= kFewRows ? kMinWorkPerPart : kMinWorkPerPartManyRows);
+  const size_t wanted = team.PartsFor(GemmWork(args), GemmMinWorkPerPart(args));
   const size_t row_parts = wanted > 1 ? GemmRowParts(args, wanted) : 1;
   const size_t column_parts =
       row_parts < wanted ? GemmColumnParts(args, wanted) : 1;

@@ -275,10 +275,6 @@ HWY_EXPORT(SumBlockZigZag);
 HWY_EXPORT(SumStepOrder);
 namespace {
 
-const char* DispatchedTargetName() {
-  return hwy::TargetName(HWY_DYNAMIC_DISPATCH(CompiledTarget)());
-}
-
 // FP32 FMA peak: 12 chains × lanes × 2 flops per repetition.
 void FmaPeak(benchmark::State& state) {
   constexpr size_t kRepetitions = size_t{1} << 16;
@@ -292,7 +288,7 @@ void FmaPeak(benchmark::State& state) {
                        static_cast<double>(kRepetitions);
   state.counters["GFLOP/s"] = benchmark::Counter(
       flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(DispatchedTargetName());
+  state.SetLabel(ProbeTarget());
 }
 
 // Bytes one timed call reads at least (and at least two passes): small
@@ -348,7 +344,7 @@ void LoadBandwidth(benchmark::State& state) {
       static_cast<double>(bytes) * static_cast<double>(passes) * 1e-9,
       benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes"] = static_cast<double>(bytes);
-  state.SetLabel(DispatchedTargetName());
+  state.SetLabel(ProbeTarget());
 }
 
 // The largest of the repetitions' values: with --benchmark_repetitions, the
@@ -377,7 +373,9 @@ constexpr int64_t kGeneralBlocks[] = {int64_t{16} << 10, int64_t{128} << 10};
 
 }  // namespace
 
-const char* ProbeTarget() { return DispatchedTargetName(); }
+const char* ProbeTarget() {
+  return hwy::TargetName(HWY_DYNAMIC_DISPATCH(CompiledTarget)());
+}
 
 void RegisterFmaPeak() {
   benchmark::RegisterBenchmark("BM_FmaPeak", FmaPeak)

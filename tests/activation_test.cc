@@ -153,9 +153,10 @@ void TestDerivativeVector() {
   EXPECT_EQ(relu[3], 0.0f);
 }
 
-// tanh is elman's own (LowLatencyTanh: a series below |z| = 0.55, e^{2|z|}
-// above): every 61st float of [2⁻³⁰, 30], and every float within 2¹⁶ ulp
-// of the branch point, on both signs.
+// tanh is elman's own (LowLatencyTanh: a series below |z| = 1, a rational
+// function of min(|z|, 9.5) above): every 61st float of [2⁻³⁰, 30], and
+// every float within 2¹⁶ ulp of the branch point and of the clamp, on both
+// signs. Past the clamp the result is exactly ±1.
 void TestTanhDenseSweep() {
   std::vector<float> z;
   const auto bits_of = [](float f) {
@@ -172,7 +173,9 @@ void TestTanhDenseSweep() {
     }
   };
   add_range(bits_of(0x1p-30f), bits_of(30.0f), 61);
-  add_range(bits_of(0.55f) - (1u << 16), bits_of(0.55f) + (1u << 16), 1);
+  for (float edge : {1.0f, 9.5f}) {
+    add_range(bits_of(edge) - (1u << 16), bits_of(edge) + (1u << 16), 1);
+  }
   const std::vector<float> got = PerVector(
       z, [](auto d, auto v) { return Activate<Activation::kTanh>(d, v); });
   Worst worst;
@@ -181,6 +184,9 @@ void TestTanhDenseSweep() {
     worst.Update(z[i], got[i], want,
                  kt::ActivationTolerance(Activation::kTanh, want));
     if (std::signbit(got[i]) != std::signbit(z[i])) worst.Update(z[i], 1, 0, 0);
+    if (std::abs(z[i]) >= 9.5f && std::abs(got[i]) != 1.0f) {
+      worst.Update(z[i], got[i], std::copysign(1.0, z[i]), 0.0);
+    }
   }
   EXPECT_LE(worst.ratio, 1.0) << worst.Describe("dense", Activation::kTanh);
 }

@@ -27,6 +27,7 @@
 
 #include "elman/model.h"
 #include "hwy/highway.h"
+#include "src/forward_sequence_args.h"
 #include "src/fused_path.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/gemm-inl.h"
@@ -38,36 +39,9 @@
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
-struct ForwardSequenceArgs {
-  Dims dims;
-  size_t steps = 0, batch = 0;
-  Activation hidden_activation = Activation::kTanh;
-  Activation output_activation = Activation::kIdentity;
-  const float* x = nullptr;             ///< [steps][B][I]
-  const float* w_transposed = nullptr;  ///< Wᵀ, I×H
-  const float* u_transposed = nullptr;  ///< Uᵀ, H×H
-  const float* v_transposed = nullptr;  ///< Vᵀ, H×O
-  const float* v = nullptr;             ///< V, O×H (FusedStep's row form)
-  const float* bias_hidden = nullptr;   ///< b
-  const float* bias_output = nullptr;   ///< c
-  /// Uᵀ in panels (src/panels.h), or nullptr. One sequence above
-  /// kMatVecMaxHidden (internal::UsesPanels) then runs its recurrence as
-  /// matrix-vector products over them; B > 1 reads them as the recurrence's
-  /// GemmArgs::b_panels, packed once a pass instead of once a step.
-  const float* u_panels = nullptr;
-  /// h(−1): B rows, h_initial_stride floats apart; nullptr means zero (step
-  /// 0 is then P(0) alone, no product).
-  const float* h_initial = nullptr;
-  size_t h_initial_stride = 0;
-  float* pre_hidden = nullptr;  ///< ĥ, [steps][B][H]
-  float* hidden = nullptr;      ///< h, [steps][B][H]
-  float* pre_output = nullptr;  ///< ŷ, [steps][B][O]
-  float* y = nullptr;           ///< [steps][B][O]
-  float* pack = nullptr;        ///< GemmArgs::pack
-  /// The threads the products run on (src/parallel_gemm-inl.h); by default
-  /// the calling thread alone.
-  internal::Team team;
-};
+// The struct is target-independent (src/forward_sequence_args.h), so that
+// a Stream can hold one, built when it is made.
+using ForwardSequenceArgs = internal::ForwardSequenceArgs;
 
 /// FusedStep's dense layer y = g(c + h·Vᵀ), off the recurrence's critical
 /// path, with g applied to the sums in registers: one dot product per

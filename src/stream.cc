@@ -45,26 +45,6 @@
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
-// The weights and activations of the stream, as ForwardSequence takes them.
-HWY_INLINE ForwardSequenceArgs SequenceArgs(const Stream::Impl& stream) {
-  const Dims dims = stream.dims;
-  ForwardSequenceArgs sequence;
-  sequence.dims = dims;
-  sequence.batch = stream.batch;
-  sequence.hidden_activation = stream.hidden_activation;
-  sequence.output_activation = stream.output_activation;
-  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
-  sequence.w_transposed = stream.wu_transposed.data();
-  sequence.u_transposed =
-      stream.wu_transposed.data() + dims.input * dims.hidden;
-  sequence.v_transposed = stream.v_transposed.data();
-  sequence.v = stream.v.data();
-  sequence.u_panels = stream.u_panels.data_or_null();
-  sequence.bias_hidden = stream.bias_hidden.data();
-  sequence.bias_output = stream.bias_output.data();
-  return sequence;
-}
-
 // One step of one sequence at large H (internal::UsesPanels), from the
 // state row [x(t) | h(t−1)] into `next`'s h: ĥ = b + x·Wᵀ + h·Uᵀ with f in
 // registers, then y = g(c + h·Vᵀ), each a matrix-vector product over
@@ -135,7 +115,7 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   if (internal::UsesMatVec(batch, dims.hidden)) {
     const float* h = stream->state[stream->current].data() + dims.input;
     float* h_next = stream->state[1 - stream->current].data() + dims.input;
-    FusedStep(SequenceArgs(*stream), x, h, stream->pre_hidden.data(), h_next,
+    FusedStep(stream->sequence_args, x, h, stream->pre_hidden.data(), h_next,
               stream->pre_output.data(), y);
     stream->current = 1 - stream->current;
     return true;
@@ -204,7 +184,7 @@ void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   const size_t width = dims.input + dims.hidden;  // of a state row
   float* state = stream->state[stream->current].data();
 
-  ForwardSequenceArgs sequence = SequenceArgs(*stream);
+  ForwardSequenceArgs sequence = stream->sequence_args;
   // Each chunk starts from h in the state rows, beside x.
   sequence.h_initial = state + dims.input;
   sequence.h_initial_stride = width;
@@ -293,6 +273,18 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
       gemm_pack(kGemmPackBFloats * (threads != nullptr ? threads->size() : 1)),
       state{internal::Buffer(batch_size * (dims.input + dims.hidden)),
             internal::Buffer(batch_size * (dims.input + dims.hidden))} {
+  sequence_args.dims = dims;
+  sequence_args.batch = batch;
+  sequence_args.hidden_activation = hidden_activation;
+  sequence_args.output_activation = output_activation;
+  // [Wᵀ; Uᵀ]: Wᵀ is its first I rows, Uᵀ the rest.
+  sequence_args.w_transposed = wu_transposed.data();
+  sequence_args.u_transposed = wu_transposed.data() + dims.input * dims.hidden;
+  sequence_args.v_transposed = v_transposed.data();
+  sequence_args.v = v.data();
+  sequence_args.u_panels = u_panels.data_or_null();
+  sequence_args.bias_hidden = bias_hidden.data();
+  sequence_args.bias_output = bias_output.data();
   LoadWeights(model);
 }
 

@@ -9,6 +9,7 @@
 #include "elman/stream.h"
 #include "elman/threads.h"
 #include "src/buffer.h"
+#include "src/forward_sequence_args.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/thread_pool.h"
 
@@ -52,6 +53,11 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   internal::Buffer gemm_pack;  // GemmArgs::pack
 
   internal::Team team() { return {pool, gemm_pack.data(), kGemmPackBFloats}; }
+  // The shape, activations and weight buffers as ForwardSequence and
+  // FusedStep read them, filled once by the constructor (the buffers never
+  // move; Load rewrites their contents): Step passes it as it is, Run adds
+  // a chunk's buffers to a copy.
+  internal::ForwardSequenceArgs sequence_args;
   // Per sequence a row [x(t) | h(t−1)]; state[current] is the live one.
   internal::Buffer state[2];
   int current = 0;

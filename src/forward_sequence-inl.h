@@ -76,9 +76,11 @@ HWY_INLINE void DenseLayer(const ForwardSequenceArgs& s, const float* hidden,
 /// 32 FMAs. It also issued about 220 loads (broadcasts and vectors), 65 of
 /// them in the dense layer, and on Zen 5, which completes two a cycle, the
 /// loads weigh most: reduced rows take 19. Each change measured alone on
-/// Zen 5: README, "What limits it". Every step of a shape takes this path,
-/// h(−1) = 0 included, so Run and Step agree bit for bit where both step
-/// through FusedStep.
+/// Zen 5: README, "What limits it". Where a Stream holds Wᵀ and Uᵀ in
+/// quads (src/quads.h), AVX-512 computes ĥ with MatVecQuads instead, a
+/// fifth fewer loads, and applies f to all its vectors under one branch.
+/// Every step of a shape takes this path, h(−1) = 0 included, so Run and
+/// Step agree bit for bit where both step through FusedStep.
 template <size_t kHiddenVecs>
 HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
                                  const float* h_previous, float* pre_hidden,
@@ -91,15 +93,40 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
   const MatVecTerm hidden_terms[2] = {
       {x, dims.input, s.w_transposed, kHidden},
       {h_previous, kHidden, s.u_transposed, kHidden}};
-  const StoreAndActivateAny hidden_epilogue{pre_hidden, hidden,
-                                            s.hidden_activation};
-  if (h_previous != nullptr) {
-    ColumnPanel<kHiddenVecs, kHidden, kHidden>(d, hidden_terms, 2, kHidden, 0,
-                                               s.bias_hidden, hidden_epilogue);
-  } else {  // h(−1) = 0: x·Wᵀ alone
-    ColumnPanel<kHiddenVecs, 0, kHidden>(d, hidden_terms, 1, kHidden, 0,
-                                         s.bias_hidden, hidden_epilogue);
+  // ĥ = b + x·Wᵀ + h·Uᵀ and h = f(ĥ), f chosen per vector of sums.
+  auto column_form = [&]() HWY_ATTR {
+    const StoreAndActivateAny hidden_epilogue{pre_hidden, hidden,
+                                              s.hidden_activation};
+    if (h_previous != nullptr) {
+      ColumnPanel<kHiddenVecs, kHidden, kHidden>(
+          d, hidden_terms, 2, kHidden, 0, s.bias_hidden, hidden_epilogue);
+    } else {  // h(−1) = 0: x·Wᵀ alone
+      ColumnPanel<kHiddenVecs, 0, kHidden>(d, hidden_terms, 1, kHidden, 0,
+                                           s.bias_hidden, hidden_epilogue);
+    }
+  };
+#if HWY_TARGET <= HWY_AVX3
+  if (s.w_quads != nullptr) {
+    hn::Vec<decltype(d)> sums[kHiddenVecs];
+    MatVecQuads(d, x, dims.input, s.w_quads, h_previous, s.u_quads,
+                s.bias_hidden, sums);
+    // f on all of ĥ under one branch: the activation's constants are
+    // loaded once for all kHiddenVecs vectors, where choosing per vector
+    // loaded them once each (at H = 64, 4 × 17 loads of the step's ~480).
+    WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
+#pragma GCC unroll 4
+      for (size_t v = 0; v < kHiddenVecs; ++v) {
+        hn::StoreU(sums[v], d, pre_hidden + v * kLanes);
+        hn::StoreU(Activate<decltype(tag)::value>(d, sums[v]), d,
+                   hidden + v * kLanes);
+      }
+    });
+  } else {
+    column_form();
   }
+#else
+  column_form();
+#endif
   // The dense layer: the reduced rows up to a vector of outputs, a panel
   // of two vectors with H's depth unrolled, DenseLayer's forms otherwise.
   const size_t outputs = dims.output;

@@ -3,8 +3,10 @@
 // Step for one sequence of small H (internal::UsesMatVec) — the latency path
 // that embedding programs use — is one FusedStep (src/forward_sequence-inl.h):
 // a two-term matrix-vector product ĥ = b + x·Wᵀ + h·Uᵀ with its accumulators
-// in registers and f applied there, then the dense layer. Where Run takes
-// the same path (internal::UsesFusedSteps), Run and Step give the same bits.
+// in registers and f applied there, then the dense layer. At H = 16, 32 and
+// 64 the product reads Wᵀ and Uᵀ in quads (src/quads.h) on AVX-512. Run of
+// such a sequence is the same FusedStep step after step (FusedSteps): Run
+// and Step give the same bits.
 //
 // Otherwise, Step: each sequence's state row holds [x(t) | h(t−1)] side by
 // side and the weights hold [Wᵀ; Uᵀ] stacked, so that ĥ(t) = [x h] [Wᵀ; Uᵀ]
@@ -15,12 +17,12 @@
 // GEMMs. Two state buffers alternate: a product must not overwrite the
 // h(t−1) it is still reading.
 //
-// And Run works through the sequence in chunks of steps, each the forward of
+// And Run (but for one sequence of small H) works through the sequence in
+// chunks of steps, each the forward of
 // src/forward_sequence-inl.h (shared with the training Forward):
 //   P = X Wᵀ + b for the chunk's rows (one product),
 //   ĥ(t) = P(t) + h(t−1) Uᵀ, h(t) = f(ĥ(t)) step by step (GemmSequence;
-//   for one sequence the matrix-vector kernels, above H = 64 over Step's
-//   Uᵀ in panels),
+//   for one sequence the matrix-vector kernels over Step's Uᵀ in panels),
 //   Ŷ = H Vᵀ + c, y = g(Ŷ) for the chunk's rows (one product),
 // reading W and V once per chunk rather than once per step. The two
 // projections are row-invariant products (GemmArgs::row_invariant): a row
@@ -39,6 +41,7 @@
 #include "src/kernels/elementwise-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/panels.h"
+#include "src/quads.h"
 #include "src/stream_impl.h"
 #include "src/transpose.h"
 
@@ -108,16 +111,32 @@ void PanelStep(Stream::Impl* stream, const float* state, float* next,
 // Either way h(t) goes to the other state buffer, which then becomes the
 // live one. Returns false, having changed nothing, if x holds a value that
 // is not finite.
+// `steps` FusedSteps of one sequence of small H (internal::UsesMatVec),
+// each from the live state buffer's h into the other's, which then becomes
+// the live one; ĥ and ŷ, which inference does not keep, go to the same
+// scratch every step. Step is one of them, and so is every step of Run:
+// there, step by step beats Run's hoisted projections (one product over a
+// chunk for P and one for Ŷ, around a matrix-vector recurrence) because
+// nothing but x and y moves through memory; the chunk's ĥ and h (64 KiB
+// each at H = 64) pushed the weights out of L1.
+void FusedSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+  const Dims dims = stream->dims;
+  for (size_t t = 0; t < steps; ++t) {
+    const float* h = stream->state[stream->current].data() + dims.input;
+    float* h_next = stream->state[1 - stream->current].data() + dims.input;
+    FusedStep(stream->sequence_args, x + t * dims.input, h,
+              stream->pre_hidden.data(), h_next, stream->pre_output.data(),
+              y + t * dims.output);
+    stream->current = 1 - stream->current;
+  }
+}
+
 bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
   if (!AllFinite(x, batch * dims.input)) return false;
   if (internal::UsesMatVec(batch, dims.hidden)) {
-    const float* h = stream->state[stream->current].data() + dims.input;
-    float* h_next = stream->state[1 - stream->current].data() + dims.input;
-    FusedStep(stream->sequence_args, x, h, stream->pre_hidden.data(), h_next,
-              stream->pre_output.data(), y);
-    stream->current = 1 - stream->current;
+    FusedSteps(stream, x, 1, y);
     return true;
   }
   if (internal::UsesPanels(batch, dims.hidden)) {
@@ -180,6 +199,9 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
 void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
+  if (internal::UsesMatVec(batch, dims.hidden)) {
+    return FusedSteps(stream, x, steps, y);
+  }
   const size_t block = batch * dims.hidden;       // one step of h
   const size_t width = dims.input + dims.hidden;  // of a state row
   float* state = stream->state[stream->current].data();
@@ -264,6 +286,12 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
                            PanelUse::kBoth)),
       wu_panels(PanelFloats(batch_size, dims.hidden, dims.input + dims.hidden,
                             dims.hidden, PanelUse::kBatched)),
+      w_quads(internal::UsesQuads(batch_size, dims.hidden)
+                  ? internal::QuadFloats(dims.input, dims.hidden)
+                  : 0),
+      u_quads(internal::UsesQuads(batch_size, dims.hidden)
+                  ? internal::QuadFloats(dims.hidden, dims.hidden)
+                  : 0),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -283,6 +311,8 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
   sequence_args.v_transposed = v_transposed.data();
   sequence_args.v = v.data();
   sequence_args.u_panels = u_panels.data_or_null();
+  sequence_args.w_quads = w_quads.data_or_null();
+  sequence_args.u_quads = u_quads.data_or_null();
   sequence_args.bias_hidden = bias_hidden.data();
   sequence_args.bias_output = bias_output.data();
   LoadWeights(model);
@@ -314,6 +344,12 @@ void Stream::Impl::LoadWeights(const Model& model) {
     internal::PackPanels(wu_transposed.data(),
                          {dims.input + dims.hidden, dims.hidden},
                          wu_panels.data());
+  }
+  if (w_quads.size() > 0) {
+    internal::PackQuads(wu_transposed.data(), dims.input, dims.hidden,
+                        w_quads.data());
+    internal::PackQuads(wu_transposed.data() + dims.input * dims.hidden,
+                        dims.hidden, dims.hidden, u_quads.data());
   }
   std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
   std::copy(params.c().begin(), params.c().end(), bias_output.data());

@@ -2,10 +2,11 @@
 // SIMD target, against sums in double: MatVecColumns with one and two terms
 // (ĥ = b + x·Wᵀ + h·Uᵀ and dh = e·V + δ·U) and its fused epilogues (f and
 // f'), MatVecPanels (over weights in panels), MatVecRows (the dense layer
-// for few outputs) and MatVecRowsReduced (for up to a vector of outputs),
-// on lengths below, at and above every vector width and panel width, with
-// row strides that are not multiples of a vector, NaN in every float a
-// kernel may read but must not use, and canaries around the outputs.
+// for few outputs), MatVecRowsReduced (for up to a vector of outputs) and
+// MatVecQuads (the streaming step's ĥ over weights in quads), on lengths below,
+// at and above every vector width and panel width, with row strides that are
+// not multiples of a vector, NaN in every float a kernel may read but must not
+// use, and canaries around the outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -230,6 +231,64 @@ void TestRowsReduced() {
   TestRowsReducedAtDepth<4>(random, index);
 #else
   GTEST_SKIP() << "MatVecRowsReduced is compiled for AVX2 and AVX-512 only";
+#endif
+}
+
+// MatVecQuads (the streaming step's ĥ on AVX-512, weights in quads): H of
+// 1, 2 and 4 units, inputs in whole and partial quads (I = 1, 2, 3, 4, 5,
+// 8, 17, 33), h given and h = 0 (nullptr). The input is read exactly: NaN
+// right after x[I − 1] must not reach a sum.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+template <size_t kUnits>
+void TestQuadsAtWidth(std::mt19937_64& random, size_t& index) {
+  const hn::ScalableTag<float> d;
+  constexpr size_t n = kUnits * internal::kQuadUnit;
+  for (size_t k0 : {1, 2, 3, 4, 5, 8, 17, 33}) {
+    for (bool with_h : {true, false}) {
+      ++index;
+      SCOPED_TRACE("n=" + std::to_string(n) + " k0=" + std::to_string(k0) +
+                   (with_h ? " h" : " h=0"));
+      GuardedMatrix w(k0, n, n, 0), u(n, n, n, 0), bias(1, n, n, 0);
+      GuardedMatrix x(1, k0, k0, index % 4, 0, kt::kNaN);
+      GuardedMatrix h(1, n, n, 0);
+      w.FillRandom(random);
+      u.FillRandom(random);
+      bias.FillRandom(random);
+      x.FillRandom(random);
+      h.FillRandom(random);
+      std::vector<float> w_quads(internal::QuadFloats(k0, n));
+      std::vector<float> u_quads(internal::QuadFloats(n, n));
+      internal::PackQuads(w.data(), k0, n, w_quads.data());
+      internal::PackQuads(u.data(), n, n, u_quads.data());
+      hn::Vec<decltype(d)> sums[kUnits];
+      MatVecQuads(d, x.data(), k0, w_quads.data(), with_h ? h.data() : nullptr,
+                  u_quads.data(), bias.data(), sums);
+      float got[n];
+      for (size_t r = 0; r < kUnits; ++r) {
+        hn::StoreU(sums[r], d, got + r * internal::kQuadUnit);
+      }
+      for (size_t j = 0; j < n; ++j) {
+        double want = bias.at(0, j), abs_sum = std::abs(want);
+        AddTermInDouble(x, w, k0, j, want, abs_sum);
+        if (with_h) AddTermInDouble(h, u, n, j, want, abs_sum);
+        ASSERT_LE(std::abs(got[j] - want),
+                  SumTolerance(k0 + (with_h ? n : 0), abs_sum))
+            << Where(j, got[j], want);
+      }
+    }
+  }
+}
+#endif
+
+void TestQuads() {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  std::mt19937_64 random(41);
+  size_t index = 0;
+  TestQuadsAtWidth<1>(random, index);
+  TestQuadsAtWidth<2>(random, index);
+  TestQuadsAtWidth<4>(random, index);
+#else
+  GTEST_SKIP() << "MatVecQuads is compiled for AVX-512 only";
 #endif
 }
 
@@ -616,6 +675,7 @@ HWY_BEFORE_TEST(MatVecTest);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumns);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestRows);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestRowsReduced);
+HWY_EXPORT_AND_TEST_P(MatVecTest, TestQuads);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestEpilogues);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestColumnsDeterministic);
 HWY_EXPORT_AND_TEST_P(MatVecTest, TestSquareLastTerm);

@@ -40,6 +40,7 @@
 #include "src/kernels/partial-inl.h"
 #include "src/kernels/vector_pack-inl.h"
 #include "src/panels.h"
+#include "src/quads.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -619,6 +620,107 @@ HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
     sums = hn::OddEvenBlocks(pairs23, pairs01);
   }
   epilogue(d, hn::Add(sums, LoadPartial(d, init, n)), 0, n);
+}
+#endif
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+/// sums[r] = (b + x·Wᵀ + h·Uᵀ)[16r, 16r + 16) for H = 16·kUnits outputs:
+/// the streaming step's recurrent product with Wᵀ and Uᵀ in quads
+/// (src/quads.h; w_quads: I × H, u_quads: H × H). Each 128-bit broadcast of
+/// 4 inputs serves 4 rows of the matrix for every output, so ĥ loads 1 +
+/// 4/H times per FMA instead of the column form's 1 + 16/H. The sums are
+/// returned in registers, for the caller to apply f to all of them under
+/// one choice of activation (its constants then loaded once, not once per
+/// vector). `x` is read exactly (the caller's input: its last, partial quad
+/// through a masked load); h (H floats) and `bias` are read whole. h ==
+/// nullptr means h(−1) = 0. The sum of each output is a fixed order: the
+/// same bits every call. AVX-512 only: at H = 64 the 16 accumulators, one
+/// quad of inputs and one vector of weights take 18 of its 32 registers;
+/// AVX2's 16 would hold the accumulators of H = 16 alone.
+template <size_t kUnits, class D>
+HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
+                            const float* HWY_RESTRICT w_quads,
+                            const float* HWY_RESTRICT h,
+                            const float* HWY_RESTRICT u_quads,
+                            const float* HWY_RESTRICT bias,
+                            hn::Vec<D> (&sums)[kUnits]) {
+  using internal::kQuadRows;
+  using internal::kQuadUnit;
+  using matvec_detail::SumPairs;
+  using matvec_detail::SumQuads;
+  using V = hn::Vec<D>;
+  static_assert(hn::MaxLanes(d) == kQuadUnit);
+  constexpr size_t kAccs = 4 * kUnits;  // vectors of weights per quad
+  constexpr size_t kQuadFloats = kAccs * kQuadUnit;
+  // At least 8 FMA chains (2 ports × 4 cycles of latency): at H = 16 two
+  // sets of accumulators, even and odd quads.
+  constexpr size_t kSets = kAccs >= 8 ? 1 : 2;
+  constexpr size_t kHidden = kUnits * kQuadUnit;
+  V acc[kSets][kAccs];
+#pragma GCC unroll 16
+  for (size_t s = 0; s < kSets; ++s) {
+#pragma GCC unroll 16
+    for (size_t q = 0; q < kAccs; ++q) acc[s][q] = hn::Zero(d);
+  }
+  auto multiply_add = [&](size_t set, V quad,
+                          const float* HWY_RESTRICT weights) HWY_ATTR {
+#pragma GCC unroll 16
+    for (size_t q = 0; q < kAccs; ++q) {
+      acc[set][q] =
+          hn::MulAdd(quad, hn::LoadU(d, weights + q * kQuadUnit), acc[set][q]);
+    }
+  };
+  // x·Wᵀ: whole groups of kSets quads, then the rest one per set, the last
+  // one partial through a zero-padded copy (its weights past I are zero).
+  const size_t quads = (input + kQuadRows - 1) / kQuadRows;
+  size_t quad = 0;
+  for (; (quad + kSets) * kQuadRows <= input; quad += kSets) {
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kSets; ++s) {
+      multiply_add(s, hn::LoadDup128(d, x + (quad + s) * kQuadRows),
+                   w_quads + (quad + s) * kQuadFloats);
+    }
+  }
+#pragma GCC unroll 2
+  for (size_t s = 0; s < kSets; ++s) {
+    if (quad + s >= quads) break;
+    const size_t row = (quad + s) * kQuadRows;
+    V inputs;
+    if (row + kQuadRows <= input) {
+      inputs = hn::LoadDup128(d, x + row);
+    } else {
+      // The masked load reads no memory past x[I − 1]; one permute copies
+      // its first block to the others. (A copy to a zero-padded array on
+      // the stack instead made Stream::Run 1.9× slower at I = 1 and 3,
+      // H = 32, on Zen 5: a 128-bit load of scalar stores is not forwarded.)
+      alignas(64) static constexpr int32_t kFirstBlock[kQuadUnit] = {
+          0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+      inputs = hn::TableLookupLanes(
+          hn::MaskedLoad(hn::FirstN(d, input - row), d, x + row),
+          hn::SetTableIndices(d, kFirstBlock));
+    }
+    multiply_add(s, inputs, w_quads + (quad + s) * kQuadFloats);
+  }
+  // h·Uᵀ, its depth a constant: fully unrolled.
+  if (h != nullptr) {
+#pragma GCC unroll 16
+    for (size_t k = 0; k < kHidden / kQuadRows; ++k) {
+      multiply_add(k % kSets, hn::LoadDup128(d, h + k * kQuadRows),
+                   u_quads + k * kQuadFloats);
+    }
+  }
+#pragma GCC unroll 16
+  for (size_t q = 0; q < kAccs; ++q) {
+    if constexpr (kSets == 2) acc[0][q] = hn::Add(acc[0][q], acc[1][q]);
+  }
+  // Per unit, the 4 lane sums of each output, then the bias.
+#pragma GCC unroll 4
+  for (size_t r = 0; r < kUnits; ++r) {
+    const V* unit = acc[0] + 4 * r;
+    sums[r] = hn::Add(SumQuads(d, SumPairs(d, unit[0], unit[1]),
+                               SumPairs(d, unit[2], unit[3])),
+                      hn::LoadU(d, bias + r * kQuadUnit));
+  }
 }
 #endif
 

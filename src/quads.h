@@ -1,0 +1,68 @@
+// A matrix stored in quads, for the streaming step's recurrent product on
+// AVX-512 (src/kernels/matvec-inl.h, MatVecQuads): ĥ = b + x·Wᵀ + h·Uᵀ at
+// H = 16, 32 or 64.
+//
+// The column form loads one broadcast of in[k] per row of M and feeds it to
+// H/16 FMAs: at H = 64 that is 5 loads for 4 FMAs, and on a core that
+// completes two loads a cycle (Zen 5, Ice Lake) the loads set the pace of
+// the step (README, "What limits it"). In quads, one 128-bit broadcast of
+// in[4K…4K+3] to every block of a vector serves the 4 rows 4K…4K+3 of M
+// and every output: each 128-bit block of an accumulator holds 4 of those
+// rows for one output j, and each loaded vector of weights feeds one FMA
+// with 16 useful products, as in the column form. Loads per FMA fall from
+// 1 + 16/H to 1 + 4/H (at H = 64 and I = 16, 400 → 340 for ĥ). Each
+// output's 4 lane sums are added at the end by one transposing tree per 16
+// outputs (SumPairs, SumQuads).
+//
+// Layout of the k × n matrix M (row-major, M(k, j) = in[k]'s weight for
+// output j; n a multiple of 16): for each block of 4 rows K, then each 16
+// outputs r, then a = 0…3, then jj = 0…3, then kk = 0…3, the weight
+// M(4K + kk, 16r + 4jj + a), zero past k's last row. The 16 floats of one
+// (K, r, a) are one AVX-512 vector, accumulator a of unit r, whose block jj
+// sums output 16r + 4jj + a: SumQuads(SumPairs(a0, a1), SumPairs(a2, a3))
+// then puts output 16r + i in lane i, the outputs in order.
+#ifndef ELMAN_SRC_QUADS_H_
+#define ELMAN_SRC_QUADS_H_
+
+#include <cstddef>
+
+namespace elman::internal {
+
+/// Rows of M per quad: the floats of a 128-bit block.
+inline constexpr size_t kQuadRows = 4;
+/// Outputs per unit: AVX-512's lanes.
+inline constexpr size_t kQuadUnit = 16;
+
+/// Floats the quad layout of a k × n matrix takes.
+constexpr size_t QuadFloats(size_t k, size_t n) {
+  return (k + kQuadRows - 1) / kQuadRows * kQuadRows * n;
+}
+
+/// Whether one sequence's Stream reads [Wᵀ; Uᵀ] in quads: H = 16, 32 or 64,
+/// one, two or four units (FusedStep's one-kernel shapes on AVX-512).
+constexpr bool UsesQuads(size_t batch, size_t hidden) {
+  return batch == 1 && (hidden == 16 || hidden == 32 || hidden == 64);
+}
+
+/// packed (QuadFloats(k, n) floats) = M (k × n, row-major) in quads; n must
+/// be a multiple of kQuadUnit.
+inline void PackQuads(const float* matrix, size_t k, size_t n, float* packed) {
+  const size_t blocks = (k + kQuadRows - 1) / kQuadRows;
+  for (size_t block = 0; block < blocks; ++block) {
+    for (size_t r = 0; r < n / kQuadUnit; ++r) {
+      for (size_t a = 0; a < 4; ++a) {
+        for (size_t jj = 0; jj < 4; ++jj) {
+          const size_t j = r * kQuadUnit + jj * 4 + a;
+          for (size_t kk = 0; kk < kQuadRows; ++kk) {
+            const size_t row = block * kQuadRows + kk;
+            *packed++ = row < k ? matrix[row * n + j] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace elman::internal
+
+#endif  // ELMAN_SRC_QUADS_H_

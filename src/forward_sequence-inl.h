@@ -64,6 +64,27 @@ HWY_INLINE void DenseLayer(const ForwardSequenceArgs& s, const float* hidden,
 }
 
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+/// PanelFusedStep's ĥ = b + x·Wᵀ + h·Uᵀ and h = f(ĥ) in column form, f
+/// chosen per vector of sums; h_previous == nullptr means h(−1) = 0.
+template <size_t kHiddenVecs>
+HWY_INLINE void ColumnFormHidden(const ForwardSequenceArgs& s, const float* x,
+                                 const float* h_previous, float* pre_hidden,
+                                 float* hidden) {
+  using matvec_detail::ColumnPanel;
+  const hn::ScalableTag<float> d;
+  constexpr size_t kHidden = kHiddenVecs * hn::MaxLanes(d);
+  const MatVecTerm terms[2] = {{x, s.dims.input, s.w_transposed, kHidden},
+                               {h_previous, kHidden, s.u_transposed, kHidden}};
+  const StoreAndActivateAny epilogue{pre_hidden, hidden, s.hidden_activation};
+  if (h_previous != nullptr) {
+    ColumnPanel<kHiddenVecs, kHidden, kHidden>(d, terms, 2, kHidden, 0,
+                                               s.bias_hidden, epilogue);
+  } else {  // x·Wᵀ alone
+    ColumnPanel<kHiddenVecs, 0, kHidden>(d, terms, 1, kHidden, 0, s.bias_hidden,
+                                         epilogue);
+  }
+}
+
 /// FusedStep where H is 1, 2 or 4 whole vectors, on AVX2 and AVX-512 (the
 /// targets that carry the latency path on x86-64): the whole step in one
 /// kernel, every loop over H unrolled with constant offsets (ColumnPanel's
@@ -90,26 +111,11 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
   constexpr size_t kLanes = hn::MaxLanes(d);  // = Lanes(d), a constant
   constexpr size_t kHidden = kHiddenVecs * kLanes;
   const Dims dims = s.dims;
-  const MatVecTerm hidden_terms[2] = {
-      {x, dims.input, s.w_transposed, kHidden},
-      {h_previous, kHidden, s.u_transposed, kHidden}};
-  // ĥ = b + x·Wᵀ + h·Uᵀ and h = f(ĥ), f chosen per vector of sums.
-  auto column_form = [&]() HWY_ATTR {
-    const StoreAndActivateAny hidden_epilogue{pre_hidden, hidden,
-                                              s.hidden_activation};
-    if (h_previous != nullptr) {
-      ColumnPanel<kHiddenVecs, kHidden, kHidden>(
-          d, hidden_terms, 2, kHidden, 0, s.bias_hidden, hidden_epilogue);
-    } else {  // h(−1) = 0: x·Wᵀ alone
-      ColumnPanel<kHiddenVecs, 0, kHidden>(d, hidden_terms, 1, kHidden, 0,
-                                           s.bias_hidden, hidden_epilogue);
-    }
-  };
 #if HWY_TARGET <= HWY_AVX3
   if (s.w_quads != nullptr) {
     hn::Vec<decltype(d)> sums[kHiddenVecs];
-    MatVecQuads(d, x, dims.input, s.w_quads, h_previous, s.u_quads,
-                s.bias_hidden, sums);
+    MatVecQuads(d, x, dims.input, s.w_quads, h_previous, s.u_quads, s.b_quads,
+                sums);
     // f on all of ĥ under one branch: the activation's constants are
     // loaded once for all kHiddenVecs vectors, where choosing per vector
     // loaded them once each (at H = 64, 4 × 17 loads of the step's ~480).
@@ -122,10 +128,10 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
       }
     });
   } else {
-    column_form();
+    ColumnFormHidden<kHiddenVecs>(s, x, h_previous, pre_hidden, hidden);
   }
 #else
-  column_form();
+  ColumnFormHidden<kHiddenVecs>(s, x, h_previous, pre_hidden, hidden);
 #endif
   // The dense layer: the reduced rows up to a vector of outputs, a panel
   // of two vectors with H's depth unrolled, DenseLayer's forms otherwise.

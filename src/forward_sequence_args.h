@@ -27,10 +27,12 @@ struct ForwardSequenceArgs {
   const float* v = nullptr;             ///< V, O×H (FusedStep's row form)
   const float* bias_hidden = nullptr;   ///< b
   const float* bias_output = nullptr;   ///< c
-  /// Wᵀ and Uᵀ in quads (src/quads.h), or nullptr: where a Stream holds
-  /// them (internal::UsesQuads), FusedStep's ĥ on AVX-512 reads them.
+  /// Wᵀ, Uᵀ and b (as a 1 × H matrix) in quads (src/quads.h), or nullptr:
+  /// where a Stream holds them (internal::UsesQuads), FusedStep's ĥ on
+  /// AVX-512 reads them.
   const float* w_quads = nullptr;
   const float* u_quads = nullptr;
+  const float* b_quads = nullptr;
   /// Uᵀ in panels (src/panels.h), or nullptr. One sequence above
   /// kMatVecMaxHidden (internal::UsesPanels) then runs its recurrence as
   /// matrix-vector products over them; B > 1 reads them as the recurrence's

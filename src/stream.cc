@@ -292,6 +292,9 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
       u_quads(internal::UsesQuads(batch_size, dims.hidden)
                   ? internal::QuadFloats(dims.hidden, dims.hidden)
                   : 0),
+      b_quads(internal::UsesQuads(batch_size, dims.hidden)
+                  ? internal::QuadFloats(1, dims.hidden)
+                  : 0),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -313,6 +316,7 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
   sequence_args.u_panels = u_panels.data_or_null();
   sequence_args.w_quads = w_quads.data_or_null();
   sequence_args.u_quads = u_quads.data_or_null();
+  sequence_args.b_quads = b_quads.data_or_null();
   sequence_args.bias_hidden = bias_hidden.data();
   sequence_args.bias_output = bias_output.data();
   LoadWeights(model);
@@ -350,6 +354,7 @@ void Stream::Impl::LoadWeights(const Model& model) {
                         w_quads.data());
     internal::PackQuads(wu_transposed.data() + dims.input * dims.hidden,
                         dims.hidden, dims.hidden, u_quads.data());
+    internal::PackQuads(params.b().data(), 1, dims.hidden, b_quads.data());
   }
   std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
   std::copy(params.c().begin(), params.c().end(), bias_output.data());

@@ -41,10 +41,11 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   internal::Buffer u_panels;
   internal::Buffer v_panels;
   internal::Buffer wu_panels;
-  // Wᵀ and Uᵀ in quads (src/quads.h), where Step reads them so
+  // Wᵀ, Uᵀ and b in quads (src/quads.h), where Step reads them so
   // (internal::UsesQuads; empty otherwise).
   internal::Buffer w_quads;
   internal::Buffer u_quads;
+  internal::Buffer b_quads;
   internal::Buffer bias_hidden;  // b
   internal::Buffer bias_output;  // c
   // ĥ, h and ŷ: Step's [B][·], or one chunk of Run's, [chunk_steps][B][·].

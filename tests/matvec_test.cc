@@ -258,11 +258,13 @@ void TestQuadsAtWidth(std::mt19937_64& random, size_t& index) {
       h.FillRandom(random);
       std::vector<float> w_quads(internal::QuadFloats(k0, n));
       std::vector<float> u_quads(internal::QuadFloats(n, n));
+      std::vector<float> b_quads(internal::QuadFloats(1, n));
       internal::PackQuads(w.data(), k0, n, w_quads.data());
       internal::PackQuads(u.data(), n, n, u_quads.data());
+      internal::PackQuads(bias.data(), 1, n, b_quads.data());
       hn::Vec<decltype(d)> sums[kUnits];
       MatVecQuads(d, x.data(), k0, w_quads.data(), with_h ? h.data() : nullptr,
-                  u_quads.data(), bias.data(), sums);
+                  u_quads.data(), b_quads.data(), sums);
       float got[n];
       for (size_t r = 0; r < kUnits; ++r) {
         hn::StoreU(sums[r], d, got + r * internal::kQuadUnit);

@@ -626,13 +626,15 @@ HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 /// sums[r] = (b + x·Wᵀ + h·Uᵀ)[16r, 16r + 16) for H = 16·kUnits outputs:
 /// the streaming step's recurrent product with Wᵀ and Uᵀ in quads
-/// (src/quads.h; w_quads: I × H, u_quads: H × H). Each 128-bit broadcast of
+/// (src/quads.h; w_quads: I × H, u_quads: H × H, and b_quads: b as a 1 × H
+/// matrix, each output's bias in the first lane of its block, which the
+/// accumulators start from). Each 128-bit broadcast of
 /// 4 inputs serves 4 rows of the matrix for every output, so ĥ loads 1 +
 /// 4/H times per FMA instead of the column form's 1 + 16/H. The sums are
 /// returned in registers, for the caller to apply f to all of them under
 /// one choice of activation (its constants then loaded once, not once per
 /// vector). `x` is read exactly (the caller's input: its last, partial quad
-/// through a masked load); h (H floats) and `bias` are read whole. h ==
+/// through a masked load); h (H floats) and b_quads are read whole. h ==
 /// nullptr means h(−1) = 0. The sum of each output is a fixed order: the
 /// same bits every call. AVX-512 only: at H = 64 the 16 accumulators, one
 /// quad of inputs and one vector of weights take 18 of its 32 registers;
@@ -642,7 +644,7 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
                             const float* HWY_RESTRICT w_quads,
                             const float* HWY_RESTRICT h,
                             const float* HWY_RESTRICT u_quads,
-                            const float* HWY_RESTRICT bias,
+                            const float* HWY_RESTRICT b_quads,
                             hn::Vec<D> (&sums)[kUnits]) {
   using internal::kQuadRows;
   using internal::kQuadUnit;
@@ -652,15 +654,24 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
   static_assert(hn::MaxLanes(d) == kQuadUnit);
   constexpr size_t kAccs = 4 * kUnits;  // vectors of weights per quad
   constexpr size_t kQuadFloats = kAccs * kQuadUnit;
-  // At least 8 FMA chains (2 ports × 4 cycles of latency): at H = 16 two
-  // sets of accumulators, even and odd quads.
-  constexpr size_t kSets = kAccs >= 8 ? 1 : 2;
+  // 16 FMA chains, as the column form keeps on AVX-512 (SplitsFor): at
+  // H = 32 two sets of accumulators (even and odd quads), at H = 16 four.
+  // On the latency path each chain's depth, not the FMA count, sets the
+  // time of a step: one set at H = 32 (9 FMAs deep at I ≤ 4) made Run 1.06×
+  // slower than the column form, whose chains are 5 deep.
+  constexpr size_t kSets = 16 / kAccs;
   constexpr size_t kHidden = kUnits * kQuadUnit;
   V acc[kSets][kAccs];
 #pragma GCC unroll 16
   for (size_t s = 0; s < kSets; ++s) {
 #pragma GCC unroll 16
     for (size_t q = 0; q < kAccs; ++q) acc[s][q] = hn::Zero(d);
+  }
+  // The bias from the start, off the chain that ends the step (an add after
+  // the lane sums would lengthen it by one latency).
+#pragma GCC unroll 16
+  for (size_t q = 0; q < kAccs; ++q) {
+    acc[0][q] = hn::LoadU(d, b_quads + q * kQuadUnit);
   }
   auto multiply_add = [&](size_t set, V quad,
                           const float* HWY_RESTRICT weights) HWY_ATTR {
@@ -675,13 +686,13 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
   const size_t quads = (input + kQuadRows - 1) / kQuadRows;
   size_t quad = 0;
   for (; (quad + kSets) * kQuadRows <= input; quad += kSets) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (size_t s = 0; s < kSets; ++s) {
       multiply_add(s, hn::LoadDup128(d, x + (quad + s) * kQuadRows),
                    w_quads + (quad + s) * kQuadFloats);
     }
   }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (size_t s = 0; s < kSets; ++s) {
     if (quad + s >= quads) break;
     const size_t row = (quad + s) * kQuadRows;
@@ -709,17 +720,18 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
                    u_quads + k * kQuadFloats);
     }
   }
+  // The sets added in a fixed tree, then per unit the 4 lane sums of each
+  // output.
+  V total[kAccs];
 #pragma GCC unroll 16
   for (size_t q = 0; q < kAccs; ++q) {
-    if constexpr (kSets == 2) acc[0][q] = hn::Add(acc[0][q], acc[1][q]);
+    total[q] = matvec_detail::SumOfSplits<0, kSets>(acc, q);
   }
-  // Per unit, the 4 lane sums of each output, then the bias.
 #pragma GCC unroll 4
   for (size_t r = 0; r < kUnits; ++r) {
-    const V* unit = acc[0] + 4 * r;
-    sums[r] = hn::Add(SumQuads(d, SumPairs(d, unit[0], unit[1]),
-                               SumPairs(d, unit[2], unit[3])),
-                      hn::LoadU(d, bias + r * kQuadUnit));
+    const V* unit = total + 4 * r;
+    sums[r] = SumQuads(d, SumPairs(d, unit[0], unit[1]),
+                       SumPairs(d, unit[2], unit[3]));
   }
 }
 #endif

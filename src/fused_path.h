@@ -15,6 +15,7 @@ namespace elman::internal {
 #ifdef ELMAN_FUSED_STEP_MAX_HIDDEN_OVERRIDE
 inline constexpr size_t kFusedStepMaxHidden =
     ELMAN_FUSED_STEP_MAX_HIDDEN_OVERRIDE;
+inline constexpr size_t kFusedStepOneKernelHidden = 0;  // none above it
 #else
 /// Largest H for which a whole sequence runs step by step, every step one
 /// FusedStep (the input, recurrent and output products of the step, with f
@@ -23,6 +24,12 @@ inline constexpr size_t kFusedStepMaxHidden =
 /// over ĥ; above it, the hoisted projections' shared loads (4 rows per load of
 /// W or V) win.
 inline constexpr size_t kFusedStepMaxHidden = 32;
+/// Also H = 64, four AVX-512 vectors, whose step is one kernel
+/// (PanelFusedStep): the training step at I = O = 16, T = 100 took 0.96×
+/// the time of the hoisted passes on AVX-512 and on AVX2 (Zen 5, both
+/// targets, three alternated runs). At H = 33, 40 and 48, whose steps take
+/// the generic kernels, it took 1.07–1.10×.
+inline constexpr size_t kFusedStepOneKernelHidden = 64;
 #endif
 
 #ifdef ELMAN_MATVEC_MAX_HIDDEN_OVERRIDE
@@ -35,7 +42,8 @@ inline constexpr size_t kMatVecMaxHidden = 64;
 #endif
 
 constexpr bool UsesFusedSteps(size_t batch, size_t hidden) {
-  return batch == 1 && hidden <= kFusedStepMaxHidden;
+  return batch == 1 &&
+         (hidden <= kFusedStepMaxHidden || hidden == kFusedStepOneKernelHidden);
 }
 
 constexpr bool UsesMatVec(size_t batch, size_t hidden) {

@@ -62,7 +62,8 @@ std::vector<float> Slice(const std::vector<float>& all, size_t begin,
 class TruncatedBpttTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(TruncatedBpttTest);
 
-// Shapes on each B = 1 path (fused H ≤ 32, matrix-vector H ≤ 64, GEMM above;
+// Shapes on each B = 1 path (fused H ≤ 32 and 64, matrix-vector H ≤ 64, GEMM
+// above;
 // src/fused_path.h) and B > 1, with chunks of unequal lengths, 1 included.
 const ChunkCase kCases[] = {
     {{1, 32, 1}, 1, {25, 25, 25, 25}},  // the seed's sine shape

@@ -60,7 +60,8 @@ struct Problem {
 };
 
 // One shape per forward path (src/fused_path.h): the fused step (B = 1,
-// H ≤ 32), the mat-vec recurrence (B = 1, H ≤ 64) and the GEMM passes.
+// H ≤ 32 and 64), the mat-vec recurrence (B = 1, other H ≤ 64) and the GEMM
+// passes.
 std::vector<std::unique_ptr<const Problem>> MakeProblems() {
   std::vector<std::unique_ptr<const Problem>> problems;
   problems.push_back(

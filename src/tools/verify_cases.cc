@@ -14,10 +14,10 @@ constexpr Activation kActivations[] = {Activation::kTanh, Activation::kSigmoid,
                                        Activation::kIdentity};
 constexpr size_t kNumPairs = 16;  // (f, g) ∈ kActivations²
 // (I, H, O): mostly not multiples of any vector width (4, 8 or 16 floats).
-// With B = 1 (src/fused_path.h), H ≤ 32 runs every step fused (the dense
-// layer in row form for O ≤ 7), H ≤ 64 the recurrence and Stream::Step on
-// the matrix-vector kernels, larger H and every B > 1 the GEMM-structured
-// passes.
+// With B = 1 (src/fused_path.h), H ≤ 32 and H = 64 run every step fused
+// (the dense layer in row form for O ≤ 7), the other H ≤ 64 the recurrence
+// on the matrix-vector kernels (Stream::Step and Run fused), larger H and
+// every B > 1 the GEMM-structured passes.
 constexpr Dims kShapes[] = {{1, 32, 1},   {3, 17, 2},  {5, 33, 7},
                             {16, 64, 16}, {2, 100, 9}, {20, 128, 5},
                             {64, 129, 31}};

@@ -98,8 +98,9 @@ HWY_INLINE void ColumnFormHidden(const ForwardSequenceArgs& s, const float* x,
 /// them in the dense layer, and on Zen 5, which completes two a cycle, the
 /// loads weigh most: reduced rows take 19. Each change measured alone on
 /// Zen 5: README, "What limits it". Where a Stream holds Wᵀ and Uᵀ in
-/// quads (src/quads.h), AVX-512 computes ĥ with MatVecQuads instead, a
-/// fifth fewer loads, and applies f to all its vectors under one branch.
+/// quads (src/quads.h), AVX-512 computes ĥ with MatVecQuads instead (15 %
+/// fewer loads at H = 64), and applies f to all its vectors under one
+/// branch.
 /// Every step of a shape takes this path, h(−1) = 0 included, so Run and
 /// Step agree bit for bit where both step through FusedStep.
 template <size_t kHiddenVecs>
@@ -118,7 +119,7 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
                 sums);
     // f on all of ĥ under one branch: the activation's constants are
     // loaded once for all kHiddenVecs vectors, where choosing per vector
-    // loaded them once each (at H = 64, 4 × 17 loads of the step's ~480).
+    // loaded them once each (the tanh's: about 17 per vector).
     WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
 #pragma GCC unroll 4
       for (size_t v = 0; v < kHiddenVecs; ++v) {

@@ -38,8 +38,9 @@ constexpr size_t QuadFloats(size_t k, size_t n) {
   return (k + kQuadRows - 1) / kQuadRows * kQuadRows * n;
 }
 
-/// Whether one sequence's Stream reads [Wᵀ; Uᵀ] in quads: H = 16, 32 or 64,
-/// one, two or four units (FusedStep's one-kernel shapes on AVX-512).
+/// Whether one sequence's Stream holds Wᵀ, Uᵀ and b in quads: H = 16, 32
+/// or 64, one, two or four units (FusedStep's one-kernel shapes on
+/// AVX-512).
 constexpr bool UsesQuads(size_t batch, size_t hidden) {
   return batch == 1 && (hidden == 16 || hidden == 32 || hidden == 64);
 }

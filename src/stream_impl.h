@@ -29,7 +29,8 @@ struct ELMAN_NO_EXPORT Stream::Impl {
   Activation hidden_activation;
   Activation output_activation;
 
-  // Steps whose input and output projections Run does as one product each.
+  // Steps whose input and output projections Run does as one product each
+  // (1 where Run steps through FusedSteps).
   size_t chunk_steps;
 
   internal::Buffer wu_transposed;  // [Wᵀ; Uᵀ], (I+H)×H

@@ -682,7 +682,7 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
     }
   };
   // x·Wᵀ: whole groups of kSets quads, then the rest one per set, the last
-  // one partial through a zero-padded copy (its weights past I are zero).
+  // one partial (its weights past I are zero).
   const size_t quads = (input + kQuadRows - 1) / kQuadRows;
   size_t quad = 0;
   for (; (quad + kSets) * kQuadRows <= input; quad += kSets) {

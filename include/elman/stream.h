@@ -48,11 +48,13 @@ class ELMAN_EXPORT Stream {
   /// same Steps give the same bits, whatever came before).
   void Step(std::span<const float> x, std::span<float> y);
   /// `steps` consecutive steps: x [T][B][I] in, y [T][B][O] out. Faster
-  /// than T Steps for a whole sequence (the W and V products run over blocks
-  /// of steps at once); the same results as T Steps up to rounding (the sums
-  /// associate differently; for one sequence with H ≤ 32 both run the same
-  /// fused step, bit for bit), and a sequence cut into several Runs gives
-  /// bit for bit the result of one Run.
+  /// than T Steps for a whole sequence: for one sequence with H ≤ 64 it
+  /// runs the Step's fused kernel T times without the per-call checks, and
+  /// otherwise the W and V products over blocks of steps at once. The same
+  /// results as T Steps up to rounding (the sums associate differently; for
+  /// one sequence with H ≤ 64 both run the same fused step, bit for bit),
+  /// and a sequence cut into several Runs gives bit for bit the result of
+  /// one Run.
   void Run(std::span<const float> x, size_t steps, std::span<float> y);
 
   /// The current hidden state h of one sequence (b < batch()), [H].

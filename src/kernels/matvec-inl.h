@@ -657,7 +657,7 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
   // 16 FMA chains, as the column form keeps on AVX-512 (SplitsFor): at
   // H = 32 two sets of accumulators (even and odd quads), at H = 16 four.
   // On the latency path each chain's depth, not the FMA count, sets the
-  // time of a step: one set at H = 32 (9 FMAs deep at I ≤ 4) made Run 1.06×
+  // time of a step: one set at H = 32 (9 FMAs deep at I ≤ 4) made Run 1.10×
   // slower than the column form, whose chains are 5 deep.
   constexpr size_t kSets = 16 / kAccs;
   constexpr size_t kHidden = kUnits * kQuadUnit;

@@ -121,11 +121,10 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
     // loaded once for all kHiddenVecs vectors, where choosing per vector
     // loaded them once each (the tanh's: about 17 per vector).
     WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
+      const StoreAndActivate<decltype(tag)::value> store{pre_hidden, hidden};
 #pragma GCC unroll 4
       for (size_t v = 0; v < kHiddenVecs; ++v) {
-        hn::StoreU(sums[v], d, pre_hidden + v * kLanes);
-        hn::StoreU(Activate<decltype(tag)::value>(d, sums[v]), d,
-                   hidden + v * kLanes);
+        store(d, sums[v], v * kLanes, kLanes);
       }
     });
   } else {

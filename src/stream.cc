@@ -269,6 +269,13 @@ size_t PanelFloats(size_t batch, size_t hidden, size_t k, size_t n,
   return reads ? internal::PanelLayout{k, n}.size() : 0;
 }
 
+// Floats of a k × H matrix in quads (src/quads.h) where the stream reads
+// its weights so (internal::UsesQuads), and none otherwise.
+size_t QuadFloatsIfUsed(size_t batch, size_t k, size_t hidden) {
+  return internal::UsesQuads(batch, hidden) ? internal::QuadFloats(k, hidden)
+                                            : 0;
+}
+
 Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
     : dims(model.dims()),
       batch(batch_size),
@@ -291,15 +298,9 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
                            PanelUse::kBoth)),
       wu_panels(PanelFloats(batch_size, dims.hidden, dims.input + dims.hidden,
                             dims.hidden, PanelUse::kBatched)),
-      w_quads(internal::UsesQuads(batch_size, dims.hidden)
-                  ? internal::QuadFloats(dims.input, dims.hidden)
-                  : 0),
-      u_quads(internal::UsesQuads(batch_size, dims.hidden)
-                  ? internal::QuadFloats(dims.hidden, dims.hidden)
-                  : 0),
-      b_quads(internal::UsesQuads(batch_size, dims.hidden)
-                  ? internal::QuadFloats(1, dims.hidden)
-                  : 0),
+      w_quads(QuadFloatsIfUsed(batch_size, dims.input, dims.hidden)),
+      u_quads(QuadFloatsIfUsed(batch_size, dims.hidden, dims.hidden)),
+      b_quads(QuadFloatsIfUsed(batch_size, 1, dims.hidden)),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),

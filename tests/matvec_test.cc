@@ -208,6 +208,39 @@ void TestRowsReducedAtDepth(std::mt19937_64& random, size_t& index) {
         StoreAndActivateAny{sums.data(), activated.data(), a});
     ASSERT_TRUE(sums.CanariesIntact());
     ASSERT_TRUE(activated.CanariesIntact());
+    // The register forms FusedStep's dense layer takes after the quads: the
+    // reduced rows' bits, and for the row form MatVecRows' bits, with `in`
+    // in registers instead of memory.
+    const hn::ScalableTag<float> d;
+    hn::Vec<decltype(d)> in_vecs[kDepthVecs];
+    for (size_t v = 0; v < kDepthVecs; ++v) {
+      in_vecs[v] = hn::LoadU(d, in.data() + v * kLanes);
+    }
+    GuardedMatrix of_sums(1, n, n, index % 3), of_activated(1, n, n, 2);
+    MatVecRowsReducedOf<kDepthVecs>(
+        d, matrix.data(), n, in_vecs, init.data(),
+        StoreAndActivateAny{of_sums.data(), of_activated.data(), a});
+    GuardedMatrix row_sums(1, n, n, 1), row_activated(1, n, n, 3);
+    GuardedMatrix rows_of_sums(1, n, n, 2), rows_of_activated(1, n, n, 0);
+    WithActivation(a, [&](auto tag) HWY_ATTR {
+      MatVecRows<decltype(tag)::value>(matrix.data(), k, n, in.data(), k,
+                                       init.data(), row_sums.data(),
+                                       row_activated.data());
+      MatVecRowsOf<kDepthVecs, decltype(tag)::value>(
+          d, matrix.data(), n, in_vecs, init.data(), rows_of_sums.data(),
+          rows_of_activated.data());
+    });
+    // Bit for bit, the sign of zero included.
+    const auto same = [n](GuardedMatrix& a, GuardedMatrix& b) {
+      return std::memcmp(a.data(), b.data(), n * sizeof(float)) == 0;
+    };
+    ASSERT_TRUE(same(of_sums, sums));
+    ASSERT_TRUE(same(of_activated, activated));
+    ASSERT_TRUE(same(rows_of_sums, row_sums));
+    ASSERT_TRUE(same(rows_of_activated, row_activated));
+    ASSERT_TRUE(of_sums.CanariesIntact() && of_activated.CanariesIntact());
+    ASSERT_TRUE(rows_of_sums.CanariesIntact() &&
+                rows_of_activated.CanariesIntact());
     for (size_t j = 0; j < n; ++j) {
       const RowSum want = RowSumInDouble(matrix, in, k, j, init.at(0, j));
       const double got = sums.at(0, j);

@@ -552,7 +552,8 @@ HWY_INLINE V SumQuads(D d, V ab, V ce) {
 }  // namespace matvec_detail
 
 /// out[j] = init[j] + M(j, ·)·in for j < n ≤ Lanes, where M's rows and `in`
-/// are kDepthVecs whole vectors (k = kDepthVecs·Lanes, rows k floats apart):
+/// (in registers, `vector_in`) are kDepthVecs whole vectors (k =
+/// kDepthVecs·Lanes, rows k floats apart):
 /// the latency path's dense layer ŷ = c + V·h at O ≤ one vector, V read by
 /// rows. Each output's lane products (kDepthVecs multiply-adds, no
 /// broadcast) are then summed by one transposing tree for all outputs at
@@ -563,24 +564,18 @@ HWY_INLINE V SumQuads(D d, V ab, V ce) {
 /// the step (Zen 5, README "What limits it"). The sum of each output is a
 /// fixed tree: the same bits every call. `init` (n floats) is required.
 /// AVX2 and AVX-512 only (their blocks are 128 bits).
-template <size_t kDepthVecs, class Epilogue>
-HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
-                                  const float* in, const float* init,
-                                  const Epilogue& epilogue) {
+template <size_t kDepthVecs, class Epilogue, class D, class V>
+HWY_INLINE void MatVecRowsReducedOf(D d, const float* matrix, size_t n,
+                                    const V (&vector_in)[kDepthVecs],
+                                    const float* init,
+                                    const Epilogue& epilogue) {
   using matvec_detail::kBlockLanes;
   using matvec_detail::SumPairs;
   using matvec_detail::SumQuads;
-  const hn::ScalableTag<float> d;
-  using V = hn::Vec<decltype(d)>;
   constexpr size_t kLanes = hn::MaxLanes(d);
   constexpr size_t kDepth = kDepthVecs * kLanes;
   constexpr size_t kGroups = kLanes / kBlockLanes;  // 2 (AVX2) or 4
   static_assert(kGroups == 2 || kGroups == 4);
-  V vector_in[kDepthVecs];
-#pragma GCC unroll 4
-  for (size_t v = 0; v < kDepthVecs; ++v) {
-    vector_in[v] = hn::LoadU(d, in + v * kLanes);
-  }
   // Output j's lane products; zero beyond n.
   auto products = [&](size_t j) HWY_ATTR {
     if (j >= n) return hn::Zero(d);
@@ -620,6 +615,46 @@ HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
     sums = hn::OddEvenBlocks(pairs23, pairs01);
   }
   epilogue(d, hn::Add(sums, LoadPartial(d, init, n)), 0, n);
+}
+
+/// MatVecRowsReducedOf with `in` (k floats) loaded from memory.
+template <size_t kDepthVecs, class Epilogue>
+HWY_INLINE void MatVecRowsReduced(const float* matrix, size_t n,
+                                  const float* in, const float* init,
+                                  const Epilogue& epilogue) {
+  const hn::ScalableTag<float> d;
+  constexpr size_t kLanes = hn::MaxLanes(d);
+  hn::Vec<decltype(d)> vector_in[kDepthVecs];
+#pragma GCC unroll 4
+  for (size_t v = 0; v < kDepthVecs; ++v) {
+    vector_in[v] = hn::LoadU(d, in + v * kLanes);
+  }
+  MatVecRowsReducedOf<kDepthVecs>(d, matrix, n, vector_in, init, epilogue);
+}
+
+/// MatVecRows with `in` (k = kDepthVecs·Lanes floats, M's rows k floats
+/// apart) in registers: the same operations in the same order, so the same
+/// bits. AVX2 and AVX-512 only, as the reduced rows.
+template <size_t kDepthVecs, Activation kActivation, class D, class V>
+HWY_INLINE void MatVecRowsOf(D d, const float* matrix, size_t n,
+                             const V (&in)[kDepthVecs], const float* init,
+                             float* out, float* activated) {
+  constexpr size_t kLanes = hn::MaxLanes(d);
+  for (size_t j = 0; j < n; ++j) {
+    const float* HWY_RESTRICT row = matrix + j * kDepthVecs * kLanes;
+    V even = hn::Zero(d), odd = hn::Zero(d);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < kDepthVecs; v += 2) {
+      even = hn::MulAdd(hn::LoadU(d, row + v * kLanes), in[v], even);
+      if (v + 1 < kDepthVecs) {
+        odd = hn::MulAdd(hn::LoadU(d, row + (v + 1) * kLanes), in[v + 1], odd);
+      }
+    }
+    const float z =
+        init[j] + hn::GetLane(hn::SumOfLanes(d, hn::Add(even, odd)));
+    out[j] = z;
+    activated[j] = hn::GetLane(Activate<kActivation>(d, hn::Set(d, z)));
+  }
 }
 #endif
 

@@ -85,75 +85,18 @@ HWY_INLINE void ColumnFormHidden(const ForwardSequenceArgs& s, const float* x,
   }
 }
 
-/// FusedStep where H is 1, 2 or 4 whole vectors, on AVX2 and AVX-512 (the
-/// targets that carry the latency path on x86-64): the whole step in one
-/// kernel, every loop over H unrolled with constant offsets (ColumnPanel's
-/// kFixedDepth and kFixedLd), f and g chosen per vector of sums rather than
-/// per kernel, and for O up to a vector the dense layer by rows
-/// (MatVecRowsReduced). Through the generic kernels one Stream::Step at
-/// H = 32, I = O = 8 executed 830 instructions for its 112 FMAs (counted by
-/// single-stepping it): loop counters, address updates, remainder tests
-/// and two calls with their frames, 282 of them around the dense layer's
-/// 32 FMAs. It also issued about 220 loads (broadcasts and vectors), 65 of
-/// them in the dense layer, and on Zen 5, which completes two a cycle, the
-/// loads weigh most: reduced rows take 19. Each change measured alone on
-/// Zen 5: README, "What limits it". Where a Stream holds Wᵀ and Uᵀ in
-/// quads (src/quads.h), AVX-512 computes ĥ with MatVecQuads instead (15 %
-/// fewer loads at H = 64), and applies f to all its vectors under one
-/// branch.
-/// Every step of a shape takes this path, h(−1) = 0 included, so Run and
-/// Step agree bit for bit where both step through FusedStep.
+// PanelFusedStep's dense layer from h in memory: the reduced rows up to a
+// vector of outputs, a panel of two vectors with H's depth unrolled,
+// DenseLayer's forms otherwise.
 template <size_t kHiddenVecs>
-HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
-                                 const float* h_previous, float* pre_hidden,
-                                 float* hidden, float* pre_output, float* y) {
+HWY_INLINE void PanelDenseLayer(const ForwardSequenceArgs& s,
+                                const float* hidden, float* pre_output,
+                                float* y) {
   using matvec_detail::ColumnPanel;
   const hn::ScalableTag<float> d;
-  constexpr size_t kLanes = hn::MaxLanes(d);  // = Lanes(d), a constant
+  constexpr size_t kLanes = hn::MaxLanes(d);
   constexpr size_t kHidden = kHiddenVecs * kLanes;
-  const Dims dims = s.dims;
-#if HWY_TARGET <= HWY_AVX3
-  if (s.w_quads != nullptr) {
-    hn::Vec<decltype(d)> sums[kHiddenVecs];
-    MatVecQuads(d, x, dims.input, s.w_quads, h_previous, s.u_quads, s.b_quads,
-                sums);
-    // f on all of ĥ under one branch: the activation's constants are
-    // loaded once for all kHiddenVecs vectors, where choosing per vector
-    // loaded them once each (the tanh's: about 17 per vector).
-    hn::Vec<decltype(d)> h[kHiddenVecs];
-    WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
-#pragma GCC unroll 4
-      for (size_t v = 0; v < kHiddenVecs; ++v) {
-        h[v] = Activate<decltype(tag)::value>(d, sums[v]);
-        hn::StoreU(sums[v], d, pre_hidden + v * kLanes);
-        hn::StoreU(h[v], d, hidden + v * kLanes);
-      }
-    });
-    // The dense layer by reduced rows from h in registers: reloading the h
-    // just stored made Stream::Step at H = 64, I = O = 16 1.04× slower on
-    // Zen 5. (The column form's f is applied inside its epilogue, one
-    // branch per vector, so its h is in memory: it takes the code below.)
-    if (dims.output <= kRowFormMaxOutputs) {
-      return WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
-        MatVecRowsOf<kHiddenVecs, decltype(tag)::value>(
-            d, s.v, dims.output, h, s.bias_output, pre_output, y);
-      });
-    }
-    if (dims.output <= kLanes) {
-      const StoreAndActivateAny output_epilogue{pre_output, y,
-                                                s.output_activation};
-      return MatVecRowsReducedOf<kHiddenVecs>(d, s.v, dims.output, h,
-                                              s.bias_output, output_epilogue);
-    }
-  } else {
-    ColumnFormHidden<kHiddenVecs>(s, x, h_previous, pre_hidden, hidden);
-  }
-#else
-  ColumnFormHidden<kHiddenVecs>(s, x, h_previous, pre_hidden, hidden);
-#endif
-  // The dense layer: the reduced rows up to a vector of outputs, a panel
-  // of two vectors with H's depth unrolled, DenseLayer's forms otherwise.
-  const size_t outputs = dims.output;
+  const size_t outputs = s.dims.output;
   if (outputs <= kRowFormMaxOutputs || outputs > 2 * kLanes) {
     return DenseLayer(s, hidden, pre_output, y);
   }
@@ -166,6 +109,129 @@ HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
     ColumnPanel<2, kHidden>(d, &output_term, 1, outputs, 0, s.bias_output,
                             output_epilogue);
   }
+}
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// ĥ = b + x·Wᵀ + h_previous·Uᵀ over the weights in quads, h(t−1) in
+// registers (kHiddenVecs vectors), and h = f(ĥ) into `h`, f applied to all
+// of ĥ under one branch: the activation's constants are loaded once for
+// all kHiddenVecs vectors, where choosing per vector loaded them once each
+// (the tanh's: about 17 per vector).
+template <size_t kHiddenVecs, class D>
+HWY_INLINE void QuadsHidden(D d, const ForwardSequenceArgs& s, const float* x,
+                            const hn::Vec<D> (&h_previous)[kHiddenVecs],
+                            hn::Vec<D> (&h)[kHiddenVecs]) {
+  hn::Vec<D> sums[kHiddenVecs];
+  MatVecQuads(d, x, s.dims.input, s.w_quads, h_previous, s.u_quads, s.b_quads,
+              sums);
+  WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
+#pragma GCC unroll 4
+    for (size_t v = 0; v < kHiddenVecs; ++v) {
+      h[v] = Activate<decltype(tag)::value>(d, sums[v]);
+    }
+  });
+}
+
+// The dense layer after QuadsHidden, up to a vector of outputs from h in
+// registers (reloading the h just stored made Stream::Step at H = 64,
+// I = O = 16 1.04× slower on Zen 5, and at H = 16, I = O = 4 1.2×), wider
+// ones from `hidden`, which holds the same h.
+template <size_t kHiddenVecs, class D>
+HWY_INLINE void QuadsDenseLayer(D d, const ForwardSequenceArgs& s,
+                                const hn::Vec<D> (&h)[kHiddenVecs],
+                                const float* hidden, float* pre_output,
+                                float* y) {
+  const size_t outputs = s.dims.output;
+  if (outputs <= kRowFormMaxOutputs) {
+    return WithActivation(s.output_activation, [&](auto tag) HWY_ATTR {
+      MatVecRowsOf<kHiddenVecs, decltype(tag)::value>(
+          d, s.v, outputs, h, s.bias_output, pre_output, y);
+    });
+  }
+  if (outputs <= hn::MaxLanes(d)) {
+    const StoreAndActivateAny output_epilogue{pre_output, y,
+                                              s.output_activation};
+    return MatVecRowsReducedOf<kHiddenVecs>(d, s.v, outputs, h, s.bias_output,
+                                            output_epilogue);
+  }
+  PanelDenseLayer<kHiddenVecs>(s, hidden, pre_output, y);
+}
+
+/// `steps` steps of one sequence over the weights in quads (s.w_quads set),
+/// the whole of each step in one kernel as in PanelFusedStep: Stream::Run
+/// and Stream::Step (steps = 1) of one sequence at H = 16, 32 or 64 on
+/// AVX-512, the same kernel, so the same bits. Each step's ĥ loads 15 %
+/// fewer times at H = 64 than the column form (src/quads.h). h(t) stays in
+/// registers from one step to the next, and each step's ĥ takes h(t−1) by
+/// in-register block broadcasts (MatVecQuads). Of what inference does not
+/// keep, ĥ is not stored and ŷ(t) goes to the same O floats at pre_output
+/// every step; the last h is stored at `hidden` (H floats), and every h(t)
+/// where the dense layer reads it from memory (O above a vector).
+/// h_initial (H floats) is h(−1). Measured against the same operations a
+/// step at a time, h through memory (Zen 5, alternated): Run 1.03–1.08×
+/// faster at H = 16 and 32, Step 1.03× at H = 64, and Run at H = 64, I =
+/// O = 16 0.96×; that form also took twice as long whenever the core did
+/// not forward the h just stored to the broadcast loads (see MatVecQuads).
+template <size_t kHiddenVecs>
+HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
+                                 size_t steps, const float* h_initial,
+                                 float* hidden, float* pre_output, float* y) {
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  constexpr size_t kLanes = hn::MaxLanes(d);
+  const Dims dims = s.dims;
+  // Only a dense layer wider than a vector reads h(t) from memory.
+  const bool h_in_memory = dims.output > kLanes;
+  V h[kHiddenVecs];
+#pragma GCC unroll 4
+  for (size_t v = 0; v < kHiddenVecs; ++v) {
+    h[v] = hn::LoadU(d, h_initial + v * kLanes);
+  }
+  for (size_t t = 0; t < steps; ++t) {
+    V h_next[kHiddenVecs];
+    QuadsHidden<kHiddenVecs>(d, s, x + t * dims.input, h, h_next);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < kHiddenVecs; ++v) h[v] = h_next[v];
+    if (h_in_memory) {
+#pragma GCC unroll 4
+      for (size_t v = 0; v < kHiddenVecs; ++v) {
+        hn::StoreU(h[v], d, hidden + v * kLanes);
+      }
+    }
+    QuadsDenseLayer<kHiddenVecs>(d, s, h, hidden, pre_output,
+                                 y + t * dims.output);
+  }
+#pragma GCC unroll 4
+  for (size_t v = 0; v < kHiddenVecs; ++v) {
+    hn::StoreU(h[v], d, hidden + v * kLanes);
+  }
+}
+#endif
+
+/// FusedStep where H is 1, 2 or 4 whole vectors, on AVX2 and AVX-512 (the
+/// targets that carry the latency path on x86-64): the whole step in one
+/// kernel, every loop over H unrolled with constant offsets (ColumnPanel's
+/// kFixedDepth and kFixedLd), f and g chosen per vector of sums rather than
+/// per kernel, and for O up to a vector the dense layer by rows
+/// (MatVecRowsReduced). Through the generic kernels one Stream::Step at
+/// H = 32, I = O = 8 executed 830 instructions for its 112 FMAs (counted by
+/// single-stepping it): loop counters, address updates, remainder tests
+/// and two calls with their frames, 282 of them around the dense layer's
+/// 32 FMAs. It also issued about 220 loads (broadcasts and vectors), 65 of
+/// them in the dense layer, and on Zen 5, which completes two a cycle, the
+/// loads weigh most: reduced rows take 19. Each change measured alone on
+/// Zen 5: README, "What limits it". (A Stream on AVX-512 holds its weights
+/// in quads and runs QuadFusedSteps instead.)
+/// Every step of a shape takes this path, h(−1) = 0 included, so Run and
+/// Step agree bit for bit where both step through FusedStep.
+template <size_t kHiddenVecs>
+HWY_NOINLINE void PanelFusedStep(const ForwardSequenceArgs& s, const float* x,
+                                 const float* h_previous, float* pre_hidden,
+                                 float* hidden, float* pre_output, float* y) {
+  // The column form's f is applied inside its epilogue, one branch per
+  // vector, so its h is in memory for the dense layer.
+  ColumnFormHidden<kHiddenVecs>(s, x, h_previous, pre_hidden, hidden);
+  PanelDenseLayer<kHiddenVecs>(s, hidden, pre_output, y);
 }
 #endif
 

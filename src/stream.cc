@@ -114,8 +114,32 @@ void PanelStep(Stream::Impl* stream, const float* state, float* next,
 // chunk for P and one for Ŷ, around a matrix-vector recurrence) because
 // nothing but x and y moves through memory; the chunk's ĥ and h (64 KiB
 // each at H = 64) pushed the weights out of L1.
+// On AVX-512, where the Stream holds its weights in quads, the steps are
+// one QuadFusedSteps (h in registers from step to step), its last h into
+// the other state buffer.
 void FusedSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
   const Dims dims = stream->dims;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  const ForwardSequenceArgs& args = stream->sequence_args;
+  if (args.w_quads != nullptr && steps > 0) {
+    const float* h = stream->state[stream->current].data() + dims.input;
+    float* h_last = stream->state[1 - stream->current].data() + dims.input;
+    float* pre_output = stream->pre_output.data();
+    switch (dims.hidden / internal::kQuadUnit) {
+      case 1:
+        QuadFusedSteps<1>(args, x, steps, h, h_last, pre_output, y);
+        break;
+      case 2:
+        QuadFusedSteps<2>(args, x, steps, h, h_last, pre_output, y);
+        break;
+      default:
+        QuadFusedSteps<4>(args, x, steps, h, h_last, pre_output, y);
+        break;
+    }
+    stream->current = 1 - stream->current;
+    return;
+  }
+#endif
   for (size_t t = 0; t < steps; ++t) {
     const float* h = stream->state[stream->current].data() + dims.input;
     float* h_next = stream->state[1 - stream->current].data() + dims.input;

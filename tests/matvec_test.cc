@@ -269,8 +269,8 @@ void TestRowsReduced() {
 
 // MatVecQuads (the streaming step's ĥ on AVX-512, weights in quads): H of
 // 1, 2 and 4 units, inputs in whole and partial quads (I = 1, 2, 3, 4, 5,
-// 8, 17, 33), h given and h = 0 (nullptr). The input is read exactly: NaN
-// right after x[I − 1] must not reach a sum.
+// 8, 17, 33), h given (in registers) and h = 0 (nullptr). The input is
+// read exactly: NaN right after x[I − 1] must not reach a sum.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 template <size_t kUnits>
 void TestQuadsAtWidth(std::mt19937_64& random, size_t& index) {
@@ -295,8 +295,13 @@ void TestQuadsAtWidth(std::mt19937_64& random, size_t& index) {
       internal::PackQuads(w.data(), k0, n, w_quads.data());
       internal::PackQuads(u.data(), n, n, u_quads.data());
       internal::PackQuads(bias.data(), 1, n, b_quads.data());
-      hn::Vec<decltype(d)> sums[kUnits];
-      MatVecQuads(d, x.data(), k0, w_quads.data(), with_h ? h.data() : nullptr,
+      using V = hn::Vec<decltype(d)>;
+      V h_vecs[kUnits];
+      for (size_t r = 0; r < kUnits; ++r) {
+        h_vecs[r] = hn::LoadU(d, h.data() + r * internal::kQuadUnit);
+      }
+      V sums[kUnits];
+      MatVecQuads(d, x.data(), k0, w_quads.data(), with_h ? h_vecs : nullptr,
                   u_quads.data(), b_quads.data(), sums);
       float got[n];
       for (size_t r = 0; r < kUnits; ++r) {

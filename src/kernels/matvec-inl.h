@@ -659,6 +659,18 @@ HWY_INLINE void MatVecRowsOf(D d, const float* matrix, size_t n,
 #endif
 
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+namespace matvec_detail {
+
+// Block kBlock of v in every block (vshuff32x4; Highway 1.0 has no op for
+// it): inputs 4·kBlock…4·kBlock + 3 of a vector of h as one quad.
+template <size_t kBlock, class V>
+HWY_INLINE V BroadcastBlock(V v) {
+  constexpr int kAllFour = static_cast<int>(kBlock) * 0x55;
+  return V{_mm512_shuffle_f32x4(v.raw, v.raw, kAllFour)};
+}
+
+}  // namespace matvec_detail
+
 /// sums[r] = (b + x·Wᵀ + h·Uᵀ)[16r, 16r + 16) for H = 16·kUnits outputs:
 /// the streaming step's recurrent product with Wᵀ and Uᵀ in quads
 /// (src/quads.h; w_quads: I × H, u_quads: H × H, and b_quads: b as a 1 × H
@@ -669,15 +681,19 @@ HWY_INLINE void MatVecRowsOf(D d, const float* matrix, size_t n,
 /// returned in registers, for the caller to apply f to all of them under
 /// one choice of activation (its constants then loaded once, not once per
 /// vector). `x` is read exactly (the caller's input: its last, partial quad
-/// through a masked load); h (H floats) and b_quads are read whole. h ==
-/// nullptr means h(−1) = 0. The sum of each output is a fixed order: the
-/// same bits every call. AVX-512 only: at H = 64 the 16 accumulators, one
-/// quad of inputs and one vector of weights take 18 of its 32 registers;
-/// AVX2's 16 would hold the accumulators of H = 16 alone.
+/// through a masked load); b_quads is read whole. h(t−1) is kUnits vectors
+/// in registers (a run of steps keeps h there: a 128-bit broadcast load of
+/// the h just stored depends on the core forwarding part of a 512-bit
+/// store, and on Zen 5 the step took 2× as long whenever it did not, which
+/// the mere order of the step's stores decided), or nullptr for h(−1) = 0.
+/// The sum of each output is a fixed order: the same bits every call. AVX-512
+/// only: at H = 64 the 16 accumulators, one quad of inputs and one vector of
+/// weights take 18 of its 32 registers; AVX2's 16 would hold the accumulators
+/// of H = 16 alone.
 template <size_t kUnits, class D>
 HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
                             const float* HWY_RESTRICT w_quads,
-                            const float* HWY_RESTRICT h,
+                            const hn::Vec<D>* h,
                             const float* HWY_RESTRICT u_quads,
                             const float* HWY_RESTRICT b_quads,
                             hn::Vec<D> (&sums)[kUnits]) {
@@ -747,13 +763,18 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
     }
     multiply_add(s, inputs, w_quads + (quad + s) * kQuadFloats);
   }
-  // h·Uᵀ, its depth a constant: fully unrolled.
+  // h·Uᵀ, its depth a constant: fully unrolled, quad by quad in order, each
+  // quad a block of h's vectors broadcast in registers.
   if (h != nullptr) {
-#pragma GCC unroll 16
-    for (size_t k = 0; k < kHidden / kQuadRows; ++k) {
-      multiply_add(k % kSets, hn::LoadDup128(d, h + k * kQuadRows),
-                   u_quads + k * kQuadFloats);
+    constexpr size_t kQuadsPerVec = kQuadUnit / kQuadRows;
+    [&]<size_t... kQuad>(std::index_sequence<kQuad...>) HWY_ATTR {
+      (multiply_add(kQuad % kSets,
+                    matvec_detail::BroadcastBlock<kQuad % kQuadsPerVec>(
+                        h[kQuad / kQuadsPerVec]),
+                    u_quads + kQuad * kQuadFloats),
+       ...);
     }
+    (std::make_index_sequence<kHidden / kQuadRows>());
   }
   // The sets added in a fixed tree, then per unit the 4 lane sums of each
   // output.

@@ -168,10 +168,12 @@ HWY_INLINE void QuadsDenseLayer(D d, const ForwardSequenceArgs& s,
 /// every step; the last h is stored at `hidden` (H floats), and every h(t)
 /// where the dense layer reads it from memory (O above a vector).
 /// h_initial (H floats) is h(−1). Measured against the same operations a
-/// step at a time, h through memory (Zen 5, alternated): Run 1.03–1.08×
-/// faster at H = 16 and 32, Step 1.03× at H = 64, and Run at H = 64, I =
-/// O = 16 0.96×; that form also took twice as long whenever the core did
-/// not forward the h just stored to the broadcast loads (see MatVecQuads).
+/// call a step, h through memory (Zen 5, alternated): Run 1.08–1.10×
+/// faster at H = 16 and 32 and at the seed's shape, Step 1.02× at H = 64,
+/// and Run at H = 64, I = O = 16 0.98×; that form also took twice as long
+/// whenever the core did not forward the h just stored to the next step's
+/// broadcast loads (see MatVecQuads). A dense layer wider than a vector
+/// still reads h(t) back from memory.
 template <size_t kHiddenVecs>
 HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
                                  size_t steps, const float* h_initial,

@@ -552,18 +552,18 @@ HWY_INLINE V SumQuads(D d, V ab, V ce) {
 }  // namespace matvec_detail
 
 /// out[j] = init[j] + M(j, ·)·in for j < n ≤ Lanes, where M's rows and `in`
-/// (in registers, `vector_in`) are kDepthVecs whole vectors (k =
-/// kDepthVecs·Lanes, rows k floats apart):
-/// the latency path's dense layer ŷ = c + V·h at O ≤ one vector, V read by
-/// rows. Each output's lane products (kDepthVecs multiply-adds, no
-/// broadcast) are then summed by one transposing tree for all outputs at
-/// once: pairs and quads of outputs within each 128-bit block, then the
-/// blocks. Against the column form (one broadcast of h[k] and one row of Vᵀ
-/// per FMA, half the lanes idle at O = 8) it loads about a quarter as often:
-/// 19 loads instead of 65 at H = 32, O = 8, on a core whose load ports bound
-/// the step (Zen 5, README "What limits it"). The sum of each output is a
-/// fixed tree: the same bits every call. `init` (n floats) is required.
-/// AVX2 and AVX-512 only (their blocks are 128 bits).
+/// (in registers: vector_in) are kDepthVecs whole vectors (k =
+/// kDepthVecs·Lanes, rows k floats apart): the latency path's dense layer
+/// ŷ = c + V·h at O ≤ one vector, V read by rows. Each output's lane
+/// products (kDepthVecs multiply-adds, no broadcast) are then summed by one
+/// transposing tree for all outputs at once: pairs and quads of outputs
+/// within each 128-bit block, then the blocks. Against the column form (one
+/// broadcast of h[k] and one row of Vᵀ per FMA, half the lanes idle at
+/// O = 8) it loads about a quarter as often: 19 loads instead of 65 at
+/// H = 32, O = 8, on a core whose load ports bound the step (Zen 5, README
+/// "What limits it"). The sum of each output is a fixed tree: the same bits
+/// every call. `init` (n floats) is required. AVX2 and AVX-512 only (their
+/// blocks are 128 bits).
 template <size_t kDepthVecs, class Epilogue, class D, class V>
 HWY_INLINE void MatVecRowsReducedOf(D d, const float* matrix, size_t n,
                                     const V (&vector_in)[kDepthVecs],

@@ -2,8 +2,10 @@
 // SIMD target, against sums in double: MatVecColumns with one and two terms
 // (ĥ = b + x·Wᵀ + h·Uᵀ and dh = e·V + δ·U) and its fused epilogues (f and
 // f'), MatVecPanels (over weights in panels), MatVecRows (the dense layer
-// for few outputs), MatVecRowsReduced (for up to a vector of outputs) and
-// MatVecQuads (the streaming step's ĥ over weights in quads), on lengths below,
+// for few outputs), MatVecRowsReduced (for up to a vector of outputs), their
+// forms with the input in registers (MatVecRowsOf, MatVecRowsReducedOf: the
+// same bits) and MatVecQuads (the streaming step's ĥ over weights in quads,
+// h in registers), on lengths below,
 // at and above every vector width and panel width, with row strides that are
 // not multiples of a vector, NaN in every float a kernel may read but must not
 // use, and canaries around the outputs.

@@ -5,10 +5,10 @@
 // for few outputs), MatVecRowsReduced (for up to a vector of outputs), their
 // forms with the input in registers (MatVecRowsOf, MatVecRowsReducedOf: the
 // same bits) and MatVecQuads (the streaming step's ĥ over weights in quads,
-// h in registers), on lengths below,
-// at and above every vector width and panel width, with row strides that are
-// not multiples of a vector, NaN in every float a kernel may read but must not
-// use, and canaries around the outputs.
+// h in registers), on lengths below, at and above every vector width and
+// panel width, with row strides that are not multiples of a vector, NaN in
+// every float a kernel may read but must not use, and canaries around the
+// outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

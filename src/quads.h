@@ -39,7 +39,7 @@ constexpr size_t QuadFloats(size_t k, size_t n) {
 }
 
 /// Whether one sequence's Stream holds Wᵀ, Uᵀ and b in quads: H = 16, 32
-/// or 64, one, two or four units (FusedStep's one-kernel shapes on
+/// or 64, one, two or four units (the shapes of QuadFusedSteps on
 /// AVX-512).
 constexpr bool UsesQuads(size_t batch, size_t hidden) {
   return batch == 1 && (hidden == 16 || hidden == 32 || hidden == 64);

@@ -210,7 +210,7 @@ void TestRowsReducedAtDepth(std::mt19937_64& random, size_t& index) {
         StoreAndActivateAny{sums.data(), activated.data(), a});
     ASSERT_TRUE(sums.CanariesIntact());
     ASSERT_TRUE(activated.CanariesIntact());
-    // The register forms FusedStep's dense layer takes after the quads: the
+    // The register forms QuadFusedSteps' dense layer takes: the
     // reduced rows' bits, and for the row form MatVecRows' bits, with `in`
     // in registers instead of memory.
     const hn::ScalableTag<float> d;

@@ -365,20 +365,25 @@ HWY_INLINE void PanelRecurrence(const ForwardSequenceArgs& s) {
   });
 }
 
-// C = 1·biasᵀ + A·B over all `rows` rows at once (A: rows × k, B: k × n,
-// all row-major): a projection hoisted out of the time loop, row-invariant
-// when the sequence asks for it.
+// C = 1·biasᵀ + A·Wᵀ over all `rows` rows at once (A: rows × k, W: n × k,
+// given as Wᵀ, k × n, where `transposed` is not null, else as W itself,
+// packed by transposing copies: GemmArgs::b_transposed; all row-major): a
+// projection hoisted out of the time loop, row-invariant when the sequence
+// asks for it.
 HWY_INLINE GemmArgs HoistedProjection(const ForwardSequenceArgs& s, size_t rows,
-                                      const float* a, size_t k, const float* b,
-                                      size_t n, const float* bias, float* c) {
+                                      const float* a, size_t k,
+                                      const float* transposed,
+                                      const float* weights, size_t n,
+                                      const float* bias, float* c) {
   GemmArgs projection;
   projection.m = rows;
   projection.n = n;
   projection.k = k;
   projection.a = a;
   projection.a_row = k;
-  projection.b = b;
-  projection.ldb = n;
+  projection.b = transposed != nullptr ? transposed : weights;
+  projection.ldb = transposed != nullptr ? n : k;
+  projection.b_transposed = transposed == nullptr;
   projection.c = c;
   projection.ldc = n;
   projection.init = GemmInit::kBias;
@@ -408,8 +413,9 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   const size_t rows = s.steps * s.batch;
 
   // 1. P = X Wᵀ + b, written into ĥ.
-  TeamGemm(s.team, HoistedProjection(s, rows, s.x, dims.input, s.w_transposed,
-                                     dims.hidden, s.bias_hidden, s.pre_hidden));
+  TeamGemm(s.team,
+           HoistedProjection(s, rows, s.x, dims.input, s.w_transposed, s.w,
+                             dims.hidden, s.bias_hidden, s.pre_hidden));
 
   // 2. The recurrence: ĥ(t) = P(t) + h(t−1)·Uᵀ, h(t) = f(ĥ(t)).
   if (internal::UsesMatVec(s.batch, dims.hidden)) {
@@ -423,7 +429,7 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
 
   // 3. Ŷ = H Vᵀ + c, y = g(Ŷ).
   GemmArgs output_projection =
-      HoistedProjection(s, rows, s.hidden, dims.hidden, s.v_transposed,
+      HoistedProjection(s, rows, s.hidden, dims.hidden, s.v_transposed, s.v,
                         dims.output, s.bias_output, s.pre_output);
   output_projection.epilogue = GemmEpilogue::kStoreAndActivate;
   output_projection.activation = s.output_activation;

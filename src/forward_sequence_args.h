@@ -20,10 +20,14 @@ struct ForwardSequenceArgs {
   size_t steps = 0, batch = 0;
   Activation hidden_activation = Activation::kTanh;
   Activation output_activation = Activation::kIdentity;
-  const float* x = nullptr;             ///< [steps][B][I]
-  const float* w_transposed = nullptr;  ///< Wᵀ, I×H
+  const float* x = nullptr;  ///< [steps][B][I]
+  /// Wᵀ, I×H, and Vᵀ, H×O: the column form's layout (FusedStep). Where
+  /// they are null, the hoisted projections (ForwardSequence above the
+  /// fused path) read W and V themselves (GemmArgs::b_transposed).
+  const float* w_transposed = nullptr;
+  const float* v_transposed = nullptr;
   const float* u_transposed = nullptr;  ///< Uᵀ, H×H
-  const float* v_transposed = nullptr;  ///< Vᵀ, H×O
+  const float* w = nullptr;             ///< W, H×I
   const float* v = nullptr;             ///< V, O×H (FusedStep's row form)
   const float* bias_hidden = nullptr;   ///< b
   const float* bias_output = nullptr;   ///< c

@@ -18,6 +18,7 @@
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/kernels/partial-inl.h"
+#include "src/kernels/transpose-inl.h"
 #include "src/kernels/vector_pack-inl.h"
 #include "src/panels.h"
 
@@ -524,6 +525,26 @@ HWY_INLINE Panel PackPanel(D d, const GemmArgs& args, size_t k0, size_t depth,
   return {args.pack, width};
 }
 
+// PackPanel from B given transposed (GemmArgs::b_transposed): the panel's
+// `cols` columns are rows of Bᵀ, read within their K block only, and the
+// lanes past them are zero (no row of Bᵀ lies there to read).
+template <class D>
+HWY_INLINE Panel PackTransposedPanel(D d, const GemmArgs& args, size_t k0,
+                                     size_t depth, size_t col0, size_t cols,
+                                     size_t vecs) {
+  const size_t width = vecs * hn::Lanes(d);
+  HWY_DASSERT(depth * width <= kPackBFloats);
+  TransposeBlock(args.b + col0 * args.ldb + k0, args.ldb, cols, depth,
+                 args.pack, width);
+  if (cols < width) {
+    for (size_t k = 0; k < depth; ++k) {
+      std::fill(args.pack + k * width + cols, args.pack + (k + 1) * width,
+                0.0f);
+    }
+  }
+  return {args.pack, width};
+}
+
 // Whether B's copy in panels (GemmArgs::b_panels) can serve this product's
 // column panels: each of them (kMaxVecs vectors, starting at a multiple of
 // that) must lie within one panel of the layout, and reading whole vectors
@@ -591,8 +612,11 @@ HWY_NOINLINE void GemmOne(const GemmArgs& args, EpilogueFn epilogue) {
   // (row blocks measured 16 % slower at 3200×512×256 on Zen 5).
   const size_t block_m = blocked && args.pack_strided_a ? kBlockM : args.m;
   const bool read_b_panels = ReadsBPanels(d, args);
-  const bool pack_b =
-      !read_b_panels && args.pack != nullptr && args.m >= kPackMinRows;
+  // B given transposed is always packed, which needs K in blocks.
+  HWY_DASSERT(!args.b_transposed ||
+              (args.pack != nullptr && blocked && args.b_panels == nullptr));
+  const bool pack_b = !read_b_panels && args.pack != nullptr &&
+                      (args.m >= kPackMinRows || args.b_transposed);
   // Not for row-invariant products: their rows must not depend on M.
   const bool pack_a =
       pack_b && args.pack_strided_a && args.a_col != 1 && !args.row_invariant;
@@ -617,8 +641,10 @@ HWY_NOINLINE void GemmOne(const GemmArgs& args, EpilogueFn epilogue) {
         const size_t cols = std::min(args.n - col0, vecs * lanes);
         const Panel panel =
             read_b_panels ? PanelOfLayout(args, k0, col0)
-            : pack_b      ? PackPanel(d, args, k0, depth, col0, vecs)
-                          : Panel{args.b + k0 * args.ldb + col0, args.ldb};
+            : args.b_transposed
+                ? PackTransposedPanel(d, args, k0, depth, col0, cols, vecs)
+            : pack_b ? PackPanel(d, args, k0, depth, col0, vecs)
+                     : Panel{args.b + k0 * args.ldb + col0, args.ldb};
         for (size_t row0 = m0; row0 < m0 + m_rows;) {
           const size_t i = row0 - m0, rows_left = m_rows - i;
           // Each group is packed by the first column panel, just before its
@@ -742,7 +768,8 @@ GemmArgs GemmColumnPart(const GemmArgs& args, size_t part, size_t parts) {
   columns.n = end - begin;
   // The panels' layout is that of all N columns: the part reads `b`.
   columns.b_panels = nullptr;
-  if (args.b != nullptr) columns.b += begin;
+  if (args.b != nullptr)
+    columns.b += args.b_transposed ? begin * args.ldb : begin;
   columns.c += begin;
   if (args.bias != nullptr) columns.bias += begin;
   if (args.activated != nullptr) columns.activated += begin;

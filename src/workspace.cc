@@ -22,6 +22,12 @@ size_t RecurrentPanelFloats(Dims d, size_t max_batch) {
              : 0;
 }
 
+// `floats` where some sequence may run the fused steps, which alone read
+// Wᵀ and Vᵀ (Workspace::Impl::ReadsTransposedWeights), else none.
+size_t FusedStepsFloats(const Dims& d, size_t floats) {
+  return internal::UsesFusedSteps(1, d.hidden) ? floats : 0;
+}
+
 }  // namespace
 
 Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
@@ -36,9 +42,11 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       delta(steps * batch * d.hidden),
       weight_gradient_transposed(
           d.input < internal::Buffer::kSlackFloats ? d.input * d.hidden : 0),
-      w_transposed(d.input * d.hidden),
-      u_transposed(d.hidden * d.hidden),
-      v_transposed(d.hidden * d.output),
+      w_transposed(FusedStepsFloats(d, d.input * d.hidden)),
+      u_transposed(batch > 1 || !internal::UsesPanels(1, d.hidden)
+                       ? d.hidden * d.hidden
+                       : 0),
+      v_transposed(FusedStepsFloats(d, d.hidden * d.output)),
       u_transposed_panels(RecurrentPanelFloats(d, batch)),
       u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),

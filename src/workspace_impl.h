@@ -41,7 +41,11 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   // vector's floats, and empty otherwise).
   internal::Buffer weight_gradient_transposed;
 
-  // Weights transposed by Forward so that its products stream them by rows.
+  // Weights transposed by Forward so that its products stream them by rows:
+  // Wᵀ and Vᵀ for the fused steps only (empty where H never takes them;
+  // ReadsTransposedWeights), Uᵀ where the recurrence may read it in place
+  // (empty where every sequence reads it in panels: B = 1 above
+  // kMatVecMaxHidden).
   internal::Buffer w_transposed;  // Wᵀ, I×H
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
@@ -56,6 +60,13 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   // Whether the passes of the current sequence (seq) read them.
   bool ReadsRecurrentPanels() const {
     return !internal::UsesMatVec(seq.batch, dims.hidden);
+  }
+  // Whether Forward of the current sequence reads w_transposed and
+  // v_transposed (the fused steps' column form). Above the fused path the
+  // hoisted projections read W and V themselves (GemmArgs::b_transposed),
+  // and the copies are not made.
+  bool ReadsTransposedWeights() const {
+    return internal::UsesFusedSteps(seq.batch, dims.hidden);
   }
 
   // The pool the passes share their work with (nullptr: none), and where

@@ -7,9 +7,10 @@
 // NaN in the readable slack of B (lanes past N must never reach a store) and
 // canaries around C and `activated` (the kernel must write exactly M×N);
 // packed panels of B (M ≥ 16) and packed blocks of transposed A against the
-// same cases unpacked; B read from its copy in panels (GemmArgs::b_panels),
-// bit for bit as from B itself; wide single-row tiles; GemmSequence against
-// one Gemm call per step; row-invariant products, row by row against M = 1.
+// same cases unpacked; B read from its copy in panels (GemmArgs::b_panels)
+// and packed from Bᵀ (GemmArgs::b_transposed), bit for bit as from B itself;
+// wide single-row tiles; GemmSequence against one Gemm call per step;
+// row-invariant products, row by row against M = 1.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -54,8 +55,9 @@ struct GemmCase {
   size_t index = 0;     // selects the misalignments and paddings
   bool packed = false;  // gives the kernel a pack buffer
   bool row_invariant = false;
-  bool pack_a = false;    // GemmArgs::pack_strided_a (with `packed`)
-  bool b_panels = false;  // GemmArgs::b_panels
+  bool pack_a = false;        // GemmArgs::pack_strided_a (with `packed`)
+  bool b_panels = false;      // GemmArgs::b_panels
+  bool b_transposed = false;  // GemmArgs::b_transposed
 
   std::string Describe() const {
     static constexpr const char* kInits[] = {"zero", "bias", "accumulate"};
@@ -68,7 +70,8 @@ struct GemmCase {
       << " epilogue=" << kEpilogues[static_cast<int>(epilogue)] << " "
       << ActivationName(activation) << (packed ? " packed" : "")
       << (pack_a ? " A packed" : "") << (row_invariant ? " row-invariant" : "")
-      << (b_panels ? " B in panels" : "") << " case " << index << " ("
+      << (b_panels ? " B in panels" : "")
+      << (b_transposed ? " B transposed" : "") << " case " << index << " ("
       << hwy::TargetName(HWY_TARGET) << ")";
     return s.str();
   }
@@ -217,9 +220,23 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
         (c.m > 1 || c.row_invariant);
     if (reads_panels) args.b = nan_b.data();
   }
-  // With B in panels, the same product from B itself, for the bits.
+  // Bᵀ, its rows padded, NaN around it and in the padding: the kernel reads
+  // K floats of each of its N rows and nothing else.
+  const size_t ldbt = c.k + kPads[(i + 3) % 4];
+  GuardedMatrix bt(c.n, c.k, ldbt, off_b, 0, kt::kNaN);
+  if (c.b_transposed) {
+    for (size_t col = 0; col < c.n; ++col) {
+      for (size_t kk = 0; kk < c.k; ++kk) bt.at(col, kk) = b.at(kk, col);
+    }
+    args.b = bt.data();
+    args.ldb = ldbt;
+    args.b_transposed = true;
+  }
+  // With B in panels or transposed, the same product from B itself, for the
+  // bits.
+  const bool compare_plain = c.b_panels || c.b_transposed;
   std::vector<float> plain_c;
-  if (c.b_panels) {
+  if (compare_plain) {
     GuardedMatrix plain_out(c.m, c.n, ldc, off_c);
     for (size_t r = 0; r < c.m; ++r) {
       for (size_t col = 0; col < c.n; ++col) {
@@ -230,6 +247,8 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     GemmArgs plain = args;
     plain.b_panels = nullptr;
     plain.b = b.data();
+    plain.ldb = ldb;
+    plain.b_transposed = false;
     plain.c = plain_out.data();
     if (plain.activated != nullptr) plain.activated = plain_activated.data();
     Gemm(plain);
@@ -240,7 +259,7 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     }
   }
   Gemm(args);
-  if (c.b_panels) {
+  if (compare_plain) {
     size_t differ = 0;
     for (size_t r = 0; r < c.m; ++r) {
       for (size_t col = 0; col < c.n; ++col) {
@@ -248,7 +267,7 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
         differ += std::memcmp(&got, &want, sizeof(float)) != 0;
       }
     }
-    EXPECT_EQ(differ, 0u) << "elements of C that differ from B read in place";
+    EXPECT_EQ(differ, 0u) << "elements of C that differ from B given plainly";
   }
 
   // Any order of summing K + 1 terms (K products, rounded or fused, and the
@@ -299,7 +318,7 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
                         Activation activation, size_t& index,
                         std::mt19937_64& random, bool packed = false,
                         bool row_invariant = false, bool pack_a = false,
-                        bool b_panels = false) {
+                        bool b_panels = false, bool b_transposed = false) {
   for (bool transposed : {false, true}) {
     for (GemmInit init : kInits) {
       GemmCase c;
@@ -313,6 +332,7 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
       c.row_invariant = row_invariant;
       c.pack_a = pack_a;
       c.b_panels = b_panels;
+      c.b_transposed = b_transposed;
       RunCase(c, random);
     }
   }
@@ -483,6 +503,42 @@ void TestGemmBPanels() {
           RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
                              activation, index, random, packed, row_invariant,
                              false, /*b_panels=*/true);
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+// B given transposed (GemmArgs::b_transposed, Forward's projections with W
+// and V): M from one row (row-invariant) to several row tiles and past the
+// 16 rows where plain B is packed too, N across the panel widths with a
+// partial last vector, K across the K blocks and below a tile; every
+// epilogue, bit for bit as from B itself.
+void TestGemmBTransposed() {
+  std::mt19937_64 random(12);
+  size_t index = 0;
+  for (size_t m : {size_t{1}, size_t{3}, size_t{5}, size_t{16}, size_t{33}}) {
+    for (size_t n :
+         {size_t{1}, size_t{17}, size_t{64}, size_t{100}, size_t{130}}) {
+      for (size_t k :
+           {size_t{1}, size_t{7}, size_t{17}, size_t{129}, size_t{300}}) {
+        const Activation activation =
+            kt::kActivations[index % std::size(kt::kActivations)];
+        for (bool row_invariant : {true, false}) {
+          if (!row_invariant && m <= 4) break;  // needs K in blocks
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
+                             Activation::kIdentity, index, random,
+                             /*packed=*/true, row_invariant, false, false,
+                             /*b_transposed=*/true);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
+                             activation, index, random, /*packed=*/true,
+                             row_invariant, false, false,
+                             /*b_transposed=*/true);
+          RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
+                             activation, index, random, /*packed=*/true,
+                             row_invariant, false, false,
+                             /*b_transposed=*/true);
         }
         if (::testing::Test::HasFailure()) return;
       }
@@ -662,6 +718,7 @@ HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmKBlocks);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPacked);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmPackedA);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmBPanels);
+HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmBTransposed);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmWideRow);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmSequence);
 HWY_EXPORT_AND_TEST_P(GemmTest, TestGemmRowInvariant);

@@ -122,6 +122,15 @@ struct GemmArgs {
   /// required (the other cases read it); a column part (GemmColumnPart)
   /// reads `b`.
   const float* b_panels = nullptr;
+  /// B given as its transpose: B(k, n) = b[n·ldb + k] (N rows of ldb ≥ K
+  /// floats), so that a product with Wᵀ reads the weights W as they are.
+  /// Each K block of a column panel is then packed by a transposing copy
+  /// (8 × 8 tiles), where a whole transposed copy made
+  /// first moves the matrix through the caches once more: Forward's X·Wᵀ
+  /// and H·Vᵀ above the fused path. Needs `pack` and a product blocked along
+  /// K (row_invariant, or M > 4); not with b_panels. The same bits as B
+  /// given plainly.
+  bool b_transposed = false;
   /// Also pack A, when it is read with a stride along K (a_col ≠ 1: Δᵀ in
   /// the weight gradients) and `pack` is given, so that each tile
   /// broadcasts from one contiguous run. Off by default: measured on Zen 5

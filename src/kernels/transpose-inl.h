@@ -49,14 +49,15 @@ inline constexpr size_t kBlockColumns = 16;
 inline constexpr size_t kFarRowsFloats = 256;
 
 // Every float of rows [row_begin, row_end) × columns [col_begin, cols), one
-// at a time: what the tiles leave over.
-inline void TransposeScalar(const float* HWY_RESTRICT src, size_t cols,
-                            float* HWY_RESTRICT dst, size_t dst_stride,
-                            size_t row_begin, size_t row_end,
+// at a time: what the tiles leave over. src's rows are src_stride floats
+// apart.
+inline void TransposeScalar(const float* HWY_RESTRICT src, size_t src_stride,
+                            size_t cols, float* HWY_RESTRICT dst,
+                            size_t dst_stride, size_t row_begin, size_t row_end,
                             size_t col_begin) {
   for (size_t c = col_begin; c < cols; ++c) {
     for (size_t r = row_begin; r < row_end; ++r) {
-      dst[c * dst_stride + r] = src[r * cols + c];
+      dst[c * dst_stride + r] = src[r * src_stride + c];
     }
   }
 }
@@ -156,9 +157,41 @@ HWY_INLINE void TransposeRows(const float* HWY_RESTRICT src, size_t cols,
   }
 #endif
   // The columns right of the last whole tile, then the rows below it.
-  td::TransposeScalar(src, cols, dst, dst_stride, row_begin, tiled_rows_end,
+  td::TransposeScalar(src, cols, cols, dst, dst_stride, row_begin,
+                      tiled_rows_end, tiled_cols);
+  td::TransposeScalar(src, cols, cols, dst, dst_stride, tiled_rows_end, row_end,
+                      0);
+}
+
+/// dst(c, r) = src(r, c) for r < rows and c < cols: a block of a larger
+/// matrix, src's rows src_stride floats apart and dst's dst_stride (≥ rows).
+/// Strips of source rows read left to right, for destinations whose rows
+/// lie near one another (the GEMM's panel of B packed from Bᵀ: 64 floats a
+/// row; GemmArgs::b_transposed).
+HWY_INLINE void TransposeBlock(const float* HWY_RESTRICT src, size_t src_stride,
+                               size_t rows, size_t cols,
+                               float* HWY_RESTRICT dst, size_t dst_stride) {
+  namespace td = transpose_detail;
+  size_t tiled_rows = 0, tiled_cols = 0;
+#if HWY_TARGET != HWY_SCALAR && !HWY_HAVE_SCALABLE
+  const td::TileTag d;
+  constexpr size_t kLanes = hn::MaxLanes(d);
+  tiled_rows = rows / kLanes * kLanes;
+  tiled_cols = cols / kLanes * kLanes;
+  for (size_t r0 = 0; r0 < tiled_rows; r0 += td::kStripRows) {
+    const size_t r_end = std::min(tiled_rows, r0 + td::kStripRows);
+    for (size_t c = 0; c < tiled_cols; c += kLanes) {
+      for (size_t r = r0; r < r_end; r += kLanes) {
+        td::TransposeTile(d, src + r * src_stride + c, src_stride,
+                          dst + c * dst_stride + r, dst_stride);
+      }
+    }
+  }
+#endif
+  td::TransposeScalar(src, src_stride, cols, dst, dst_stride, 0, tiled_rows,
                       tiled_cols);
-  td::TransposeScalar(src, cols, dst, dst_stride, tiled_rows_end, row_end, 0);
+  td::TransposeScalar(src, src_stride, cols, dst, dst_stride, tiled_rows, rows,
+                      0);
 }
 
 }  // namespace elman::HWY_NAMESPACE

@@ -114,14 +114,31 @@ void PanelStep(Stream::Impl* stream, const float* state, float* next,
 // chunk for P and one for Ŷ, around a matrix-vector recurrence) because
 // nothing but x and y moves through memory; the chunk's ĥ and h (64 KiB
 // each at H = 64) pushed the weights out of L1.
-// On AVX-512, where the Stream holds its weights in quads, the steps are
-// one QuadFusedSteps (h in registers from step to step), its last h into
-// the other state buffer.
-void FusedSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+HWY_NOINLINE void ColumnFusedSteps(Stream::Impl* stream, const float* x,
+                                   size_t steps, float* y) {
   const Dims dims = stream->dims;
+  for (size_t t = 0; t < steps; ++t) {
+    const float* h = stream->state[stream->current].data() + dims.input;
+    float* h_next = stream->state[1 - stream->current].data() + dims.input;
+    FusedStep(stream->sequence_args, x + t * dims.input, h,
+              stream->pre_hidden.data(), h_next, stream->pre_output.data(),
+              y + t * dims.output);
+    stream->current = 1 - stream->current;
+  }
+}
+
+// ColumnFusedSteps, or on AVX-512, where the Stream holds its weights in
+// quads, one QuadFusedSteps (h in registers from step to step), its last h
+// into the other state buffer. Inline, each form out of line, and the GEMM
+// form of a step too (GemmStep): when StreamStep also held the forms it did
+// not take, Stream::Step at H = 32 took 1.04–1.10× as long (Zen 4,
+// alternated: 69.5 against 63.1 ns, and 88.9 against 85.1 in a slow spell).
+HWY_INLINE void FusedSteps(Stream::Impl* stream, const float* x, size_t steps,
+                           float* y) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   const ForwardSequenceArgs& args = stream->sequence_args;
   if (args.w_quads != nullptr && steps > 0) {
+    const Dims dims = stream->dims;
     const float* h = stream->state[stream->current].data() + dims.input;
     float* h_last = stream->state[1 - stream->current].data() + dims.input;
     float* pre_output = stream->pre_output.data();
@@ -140,36 +157,16 @@ void FusedSteps(Stream::Impl* stream, const float* x, size_t steps, float* y) {
     return;
   }
 #endif
-  for (size_t t = 0; t < steps; ++t) {
-    const float* h = stream->state[stream->current].data() + dims.input;
-    float* h_next = stream->state[1 - stream->current].data() + dims.input;
-    FusedStep(stream->sequence_args, x + t * dims.input, h,
-              stream->pre_hidden.data(), h_next, stream->pre_output.data(),
-              y + t * dims.output);
-    stream->current = 1 - stream->current;
-  }
+  ColumnFusedSteps(stream, x, steps, y);
 }
 
-// One step: FusedStep for one sequence of small H, PanelStep for one of
-// large H, otherwise one product with K = I + H (see the top of the file).
-// Either way h(t) goes to the other state buffer, which then becomes the
-// live one. Returns false, having changed nothing, if x holds a value that
-// is not finite.
-bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
+// One step of B sequences as one product with K = I + H (see the top of the
+// file), h(t) into the other state buffer, which then becomes the live one.
+// Out of line: its two GemmArgs gave StreamStep a 512-byte frame, aligned
+// at every call, which the fused path paid as well.
+HWY_NOINLINE void GemmStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
-  if (!AllFinite(x, batch * dims.input)) return false;
-  if (internal::UsesMatVec(batch, dims.hidden)) {
-    FusedSteps(stream, x, 1, y);
-    return true;
-  }
-  if (internal::UsesPanels(batch, dims.hidden)) {
-    float* state = stream->state[stream->current].data();
-    std::copy_n(x, dims.input, state);
-    PanelStep(stream, state, stream->state[1 - stream->current].data(), y);
-    stream->current = 1 - stream->current;
-    return true;
-  }
   const size_t width = dims.input + dims.hidden;  // of a state row
 
   GemmArgs hidden_step;
@@ -216,6 +213,26 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   output_step.activated = y;
   TeamGemm(stream->team(), output_step);
   stream->current = 1 - stream->current;
+}
+
+// One step: FusedStep for one sequence of small H, PanelStep for one of
+// large H, otherwise GemmStep. Either way h(t) goes to the other state
+// buffer, which then becomes the live one. Returns false, having changed
+// nothing, if x holds a value that is not finite.
+bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
+  const Dims dims = stream->dims;
+  const size_t batch = stream->batch;
+  if (!AllFinite(x, batch * dims.input)) return false;
+  if (internal::UsesMatVec(batch, dims.hidden)) {
+    FusedSteps(stream, x, 1, y);
+  } else if (internal::UsesPanels(batch, dims.hidden)) {
+    float* state = stream->state[stream->current].data();
+    std::copy_n(x, dims.input, state);
+    PanelStep(stream, state, stream->state[1 - stream->current].data(), y);
+    stream->current = 1 - stream->current;
+  } else {
+    GemmStep(stream, x, y);
+  }
   return true;
 }
 

@@ -236,13 +236,12 @@ bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   return true;
 }
 
-// `steps` steps in chunks (see the top of the file).
-void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+// `steps` steps in chunks (see the top of the file), each chunk one
+// ForwardSequence. Out of line, as GemmStep is.
+HWY_NOINLINE void ChunkedRun(Stream::Impl* stream, const float* x, size_t steps,
+                             float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;
-  if (internal::UsesMatVec(batch, dims.hidden)) {
-    return FusedSteps(stream, x, steps, y);
-  }
   const size_t block = batch * dims.hidden;       // one step of h
   const size_t width = dims.input + dims.hidden;  // of a state row
   float* state = stream->state[stream->current].data();
@@ -267,6 +266,15 @@ void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
       std::copy_n(last + b * dims.hidden, dims.hidden,
                   state + b * width + dims.input);
     }
+  }
+}
+
+// `steps` steps: FusedSteps for one sequence of small H, else ChunkedRun.
+void StreamRun(Stream::Impl* stream, const float* x, size_t steps, float* y) {
+  if (internal::UsesMatVec(stream->batch, stream->dims.hidden)) {
+    FusedSteps(stream, x, steps, y);
+  } else {
+    ChunkedRun(stream, x, steps, y);
   }
 }
 

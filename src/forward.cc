@@ -9,10 +9,23 @@
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
 #include "src/forward_sequence-inl.h"
+#include "src/quads.h"
 #include "src/workspace_impl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
+
+// Whether this target runs one sequence's steps over W, U and b in quads
+// (QuadFusedSteps, AVX-512 at H = 16, 32 or 64), which ForwardPass packs:
+// Forward then makes no transposed copies of W and U.
+bool ForwardReadsQuads(size_t batch, size_t hidden) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  return internal::UsesQuads(batch, hidden);
+#else
+  (void)batch, (void)hidden;
+  return false;
+#endif
+}
 
 // Runs on a workspace whose x, h0 block and transposed weights are filled.
 void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
@@ -36,6 +49,20 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   }
   sequence.w = params.W().data();
   sequence.v = params.V().data();
+  // One sequence at H = 16, 32 or 64 on AVX-512 runs its steps as the
+  // Stream's do (QuadFusedSteps), over W, U and b packed in quads from the
+  // model's rows.
+  if (ForwardReadsQuads(ws->seq.batch, dims.hidden)) {
+    internal::PackQuadsFromRows(params.W().data(), dims.input, dims.hidden,
+                                ws->w_quads.data());
+    internal::PackQuadsFromRows(params.U().data(), dims.hidden, dims.hidden,
+                                ws->u_quads.data());
+    internal::PackQuadsFromRows(params.b().data(), 1, dims.hidden,
+                                ws->b_quads.data());
+    sequence.w_quads = ws->w_quads.data();
+    sequence.u_quads = ws->u_quads.data();
+    sequence.b_quads = ws->b_quads.data();
+  }
   sequence.bias_hidden = params.b().data();
   sequence.bias_output = params.c().data();
   // Hidden block 0 is h0; without h0, h(−1) = 0 and step 0 is P(0) alone.
@@ -66,6 +93,7 @@ HWY_AFTER_NAMESPACE();
 
 namespace elman {
 HWY_EXPORT(ForwardPass);
+HWY_EXPORT(ForwardReadsQuads);
 
 namespace {
 
@@ -125,24 +153,32 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   // Uᵀ itself, for the passes that may read it in place (up to
   // kMatVecMaxHidden; B > 1's GEMM on a target whose column panels do not
   // fit the layout). One sequence above that reads Uᵀ in panels only.
-  const bool transpose_u = !internal::UsesPanels(seq.batch, dims.hidden);
+  // On AVX-512 one sequence at H = 16, 32 or 64 reads W and U in quads
+  // instead, which ForwardPass packs.
+  const bool quads = ELMAN_DISPATCH(ForwardReadsQuads)(seq.batch, dims.hidden);
+  const bool transpose_u =
+      !quads && !internal::UsesPanels(seq.batch, dims.hidden);
   // Wᵀ and Vᵀ for the fused steps alone: the hoisted projections pack their
   // panels from W and V. (At H = 512, I = O = 256, B = 1 on Zen 4 perf put
   // the two copies at 3.5 % of Forward, 13 % in one of the VM's slow
   // spells; the transposing packs cost about what the plain ones did, and
   // Forward measured 0–3 % faster.)
-  const bool transpose_wv = ws.ReadsTransposedWeights();
+  const bool transpose_v = ws.ReadsTransposedWeights();
+  const bool transpose_w = transpose_v && !quads;
   const double floats = static_cast<double>(
-      x.size() + dims.hidden * dims.hidden +
-      (transpose_wv ? dims.hidden * (dims.input + dims.output) : 0));
+      x.size() + (transpose_u ? dims.hidden * dims.hidden : 0) +
+      (transpose_w ? dims.hidden * dims.input : 0) +
+      (transpose_v ? dims.hidden * dims.output : 0));
   const auto copy_share = [&](const internal::Part& part) {
     const internal::Range x_rows = part.Share(rows);
     std::copy(x.begin() + x_rows.begin * dims.input,
               x.begin() + x_rows.end * dims.input,
               ws.x.data() + x_rows.begin * dims.input);
-    if (transpose_wv) {
+    if (transpose_w) {
       TransposeShare(part, params.W().data(), dims.hidden, dims.input,
                      ws.w_transposed.data());
+    }
+    if (transpose_v) {
       TransposeShare(part, params.V().data(), dims.output, dims.hidden,
                      ws.v_transposed.data());
     }

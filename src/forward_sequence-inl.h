@@ -116,14 +116,21 @@ HWY_INLINE void PanelDenseLayer(const ForwardSequenceArgs& s,
 // registers (kHiddenVecs vectors), and h = f(ĥ) into `h`, f applied to all
 // of ĥ under one branch: the activation's constants are loaded once for
 // all kHiddenVecs vectors, where choosing per vector loaded them once each
-// (the tanh's: about 17 per vector).
+// (the tanh's: about 17 per vector). ĥ is stored at pre_hidden unless that
+// is null.
 template <size_t kHiddenVecs, class D>
 HWY_INLINE void QuadsHidden(D d, const ForwardSequenceArgs& s, const float* x,
                             const hn::Vec<D> (&h_previous)[kHiddenVecs],
-                            hn::Vec<D> (&h)[kHiddenVecs]) {
+                            float* pre_hidden, hn::Vec<D> (&h)[kHiddenVecs]) {
   hn::Vec<D> sums[kHiddenVecs];
   MatVecQuads(d, x, s.dims.input, s.w_quads, h_previous, s.u_quads, s.b_quads,
               sums);
+  if (pre_hidden != nullptr) {
+#pragma GCC unroll 4
+    for (size_t v = 0; v < kHiddenVecs; ++v) {
+      hn::StoreU(sums[v], d, pre_hidden + v * hn::MaxLanes(d));
+    }
+  }
   WithActivation(s.hidden_activation, [&](auto tag) HWY_ATTR {
 #pragma GCC unroll 4
     for (size_t v = 0; v < kHiddenVecs; ++v) {
@@ -158,23 +165,26 @@ HWY_INLINE void QuadsDenseLayer(D d, const ForwardSequenceArgs& s,
 }
 
 /// `steps` steps of one sequence over the weights in quads (s.w_quads set),
-/// the whole of each step in one kernel as in PanelFusedStep: Stream::Run
-/// and Stream::Step (steps = 1) of one sequence at H = 16, 32 or 64 on
-/// AVX-512, the same kernel, so the same bits. Each step's ĥ loads 15 %
+/// the whole of each step in one kernel as in PanelFusedStep: Stream::Run,
+/// Stream::Step (steps = 1) and the training Forward (kKeepAll) of one
+/// sequence at H = 16, 32 or 64 on AVX-512, the same kernel, so the same
+/// bits. Each step's ĥ loads 15 %
 /// fewer times at H = 64 than the column form (src/quads.h). h(t) stays in
 /// registers from one step to the next, and each step's ĥ takes h(t−1) by
 /// in-register block broadcasts (MatVecQuads). Of what inference does not
 /// keep, ĥ is not stored and ŷ(t) goes to the same O floats at pre_output
 /// every step; the last h is stored at `hidden` (H floats), and every h(t)
-/// where the dense layer reads it from memory (O above a vector).
-/// h_initial (H floats) is h(−1). Measured against the same operations a
+/// where the dense layer reads it from memory (O above a vector). With
+/// kKeepAll (the training forward), ĥ(t), h(t) and ŷ(t) of every step go to
+/// row t of s.pre_hidden, `hidden` and pre_output. h_initial (H floats) is
+/// h(−1), or nullptr for h(−1) = 0. Measured against the same operations a
 /// call a step, h through memory (Zen 5, alternated): Run 1.08–1.10×
 /// faster at H = 16 and 32 and at the seed's shape, Step 1.02× at H = 64,
 /// and Run at H = 64, I = O = 16 0.98×; that form also took twice as long
 /// whenever the core did not forward the h just stored to the next step's
 /// broadcast loads (see MatVecQuads). A dense layer wider than a vector
 /// still reads h(t) back from memory.
-template <size_t kHiddenVecs>
+template <size_t kHiddenVecs, bool kKeepAll = false>
 HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
                                  size_t steps, const float* h_initial,
                                  float* hidden, float* pre_output, float* y) {
@@ -183,32 +193,59 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
   constexpr size_t kLanes = hn::MaxLanes(d);
   const Dims dims = s.dims;
   // Only a dense layer wider than a vector reads h(t) from memory.
-  const bool h_in_memory = dims.output > kLanes;
+  const bool h_in_memory = kKeepAll || dims.output > kLanes;
   V h[kHiddenVecs];
 #pragma GCC unroll 4
   for (size_t v = 0; v < kHiddenVecs; ++v) {
-    h[v] = hn::LoadU(d, h_initial + v * kLanes);
+    h[v] = h_initial != nullptr ? hn::LoadU(d, h_initial + v * kLanes)
+                                : hn::Zero(d);
   }
   for (size_t t = 0; t < steps; ++t) {
+    const size_t hidden_row = kKeepAll ? t * dims.hidden : 0;
+    const size_t output_row = kKeepAll ? t * dims.output : 0;
     // h(t) into its own array, then copied: the same step with h updated
     // in place made Run at H = 32, I = O = 8 1.03–1.05× slower (Zen 5,
     // alternated; the same bits, another schedule from GCC).
     V h_next[kHiddenVecs];
-    QuadsHidden<kHiddenVecs>(d, s, x + t * dims.input, h, h_next);
+    QuadsHidden<kHiddenVecs>(d, s, x + t * dims.input, h,
+                             kKeepAll ? s.pre_hidden + hidden_row : nullptr,
+                             h_next);
 #pragma GCC unroll 4
     for (size_t v = 0; v < kHiddenVecs; ++v) h[v] = h_next[v];
     if (h_in_memory) {
 #pragma GCC unroll 4
       for (size_t v = 0; v < kHiddenVecs; ++v) {
-        hn::StoreU(h[v], d, hidden + v * kLanes);
+        hn::StoreU(h[v], d, hidden + hidden_row + v * kLanes);
       }
     }
-    QuadsDenseLayer<kHiddenVecs>(d, s, h, hidden, pre_output,
-                                 y + t * dims.output);
+    QuadsDenseLayer<kHiddenVecs>(d, s, h, hidden + hidden_row,
+                                 pre_output + output_row, y + t * dims.output);
   }
+  if (!kKeepAll) {
 #pragma GCC unroll 4
-  for (size_t v = 0; v < kHiddenVecs; ++v) {
-    hn::StoreU(h[v], d, hidden + v * kLanes);
+    for (size_t v = 0; v < kHiddenVecs; ++v) {
+      hn::StoreU(h[v], d, hidden + v * kLanes);
+    }
+  }
+}
+
+// One sequence's training forward at H = 16, 32 or 64 over the weights in
+// quads: QuadFusedSteps keeping every step's ĥ, h and ŷ, so that Forward
+// gives Stream::Run's bits. Against the column form (Zen 4, alternated,
+// medians of 4–6 minima): the training step 1.02× faster at
+// (4,16,4,50,1) and 1.03× at (16,64,16,100,1), 1.00× at the seed's shape;
+// packing the quads one float at a time had made that one 1.09× slower.
+HWY_INLINE void QuadForwardSequence(const ForwardSequenceArgs& s) {
+  switch (s.dims.hidden / internal::kQuadUnit) {
+    case 1:
+      return QuadFusedSteps<1, true>(s, s.x, s.steps, s.h_initial, s.hidden,
+                                     s.pre_output, s.y);
+    case 2:
+      return QuadFusedSteps<2, true>(s, s.x, s.steps, s.h_initial, s.hidden,
+                                     s.pre_output, s.y);
+    default:
+      return QuadFusedSteps<4, true>(s, s.x, s.steps, s.h_initial, s.hidden,
+                                     s.pre_output, s.y);
   }
 }
 #endif
@@ -400,6 +437,9 @@ HWY_INLINE GemmArgs HoistedProjection(const ForwardSequenceArgs& s, size_t rows,
 HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   const Dims dims = s.dims;
   if (internal::UsesFusedSteps(s.batch, dims.hidden)) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    if (s.w_quads != nullptr) return QuadForwardSequence(s);
+#endif
     const float* h_previous = s.h_initial;
     for (size_t t = 0; t < s.steps; ++t) {
       float* hidden = s.hidden + t * dims.hidden;

@@ -32,8 +32,8 @@ struct ForwardSequenceArgs {
   const float* bias_hidden = nullptr;   ///< b
   const float* bias_output = nullptr;   ///< c
   /// Wᵀ, Uᵀ and b (as a 1 × H matrix) in quads (src/quads.h), or nullptr:
-  /// where a Stream holds them (internal::UsesQuads), its steps on AVX-512
-  /// run QuadFusedSteps over them.
+  /// where a Stream or Forward's workspace holds them (internal::UsesQuads,
+  /// AVX-512), their steps run QuadFusedSteps over them.
   const float* w_quads = nullptr;
   const float* u_quads = nullptr;
   const float* b_quads = nullptr;

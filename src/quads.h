@@ -25,6 +25,7 @@
 #define ELMAN_SRC_QUADS_H_
 
 #include <cstddef>
+#include <cstring>
 
 namespace elman::internal {
 
@@ -38,9 +39,9 @@ constexpr size_t QuadFloats(size_t k, size_t n) {
   return (k + kQuadRows - 1) / kQuadRows * kQuadRows * n;
 }
 
-/// Whether one sequence's Stream holds Wᵀ, Uᵀ and b in quads: H = 16, 32
-/// or 64, one, two or four units (the shapes of QuadFusedSteps on
-/// AVX-512).
+/// Whether one sequence's Stream, and a workspace for Forward, hold Wᵀ, Uᵀ
+/// and b in quads: H = 16, 32 or 64, one, two or four units (the shapes of
+/// QuadFusedSteps on AVX-512).
 constexpr bool UsesQuads(size_t batch, size_t hidden) {
   return batch == 1 && (hidden == 16 || hidden == 32 || hidden == 64);
 }
@@ -58,6 +59,33 @@ inline void PackQuads(const float* matrix, size_t k, size_t n, float* packed) {
             const size_t row = block * kQuadRows + kk;
             *packed++ = row < k ? matrix[row * n + j] : 0.0f;
           }
+        }
+      }
+    }
+  }
+}
+
+/// PackQuads of M = Rᵀ from R itself (n × k, row-major: a weight matrix as
+/// the model holds it, W or U): each (K, r, a, jj) of the layout is the 4
+/// floats R(j, 4K…4K+3) of one row, so no transposed copy is made first
+/// (Forward packs W and U so at every call).
+inline void PackQuadsFromRows(const float* rows, size_t k, size_t n,
+                              float* packed) {
+  const size_t blocks = (k + kQuadRows - 1) / kQuadRows;
+  for (size_t block = 0; block < blocks; ++block) {
+    for (size_t r = 0; r < n / kQuadUnit; ++r) {
+      for (size_t a = 0; a < 4; ++a) {
+        for (size_t jj = 0; jj < 4; ++jj) {
+          const float* row =
+              rows + (r * kQuadUnit + jj * 4 + a) * k + block * kQuadRows;
+          if ((block + 1) * kQuadRows <= k) {  // one 16-byte copy
+            std::memcpy(packed, row, kQuadRows * sizeof(float));
+          } else {
+            for (size_t kk = 0; kk < kQuadRows; ++kk) {
+              packed[kk] = block * kQuadRows + kk < k ? row[kk] : 0.0f;
+            }
+          }
+          packed += kQuadRows;
         }
       }
     }

@@ -2,6 +2,7 @@
 #include "src/fused_path.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/panels.h"
+#include "src/quads.h"
 #include "src/validate.h"
 #include "src/workspace_impl.h"
 
@@ -28,6 +29,12 @@ size_t FusedStepsFloats(const Dims& d, size_t floats) {
   return internal::UsesFusedSteps(1, d.hidden) ? floats : 0;
 }
 
+// Floats of a k × H matrix in quads where one sequence may read it so.
+size_t QuadFloatsIfUsed(const Dims& d, size_t k) {
+  return internal::UsesQuads(1, d.hidden) ? internal::QuadFloats(k, d.hidden)
+                                          : 0;
+}
+
 }  // namespace
 
 Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
@@ -47,6 +54,9 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
                        ? d.hidden * d.hidden
                        : 0),
       v_transposed(FusedStepsFloats(d, d.hidden * d.output)),
+      w_quads(QuadFloatsIfUsed(d, d.input)),
+      u_quads(QuadFloatsIfUsed(d, d.hidden)),
+      b_quads(QuadFloatsIfUsed(d, 1)),
       u_transposed_panels(RecurrentPanelFloats(d, batch)),
       u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),

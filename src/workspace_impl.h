@@ -49,6 +49,10 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   internal::Buffer w_transposed;  // Wᵀ, I×H
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
+  // W, U and b in quads (src/quads.h) where one sequence's fused steps may
+  // read them (internal::UsesQuads; the AVX-512 targets pack and read them,
+  // in ForwardPass), else empty.
+  internal::Buffer w_quads, u_quads, b_quads;
   // U in panels (src/panels.h): Uᵀ for Forward's recurrence, U for
   // Backward's carry, each packed once by its pass. One sequence above
   // kMatVecMaxHidden (internal::UsesPanels) runs its recurrences as

@@ -148,6 +148,33 @@ TEST_P(PassesTest, LargerShapesMatchReference) {
        true,
        true,
        false},
+      // B = 1 at H = 16, 32 and 64, the Stream's kernel on AVX-512
+      // (QuadFusedSteps keeping ĥ, h and ŷ): the dense layer in rows (O ≤
+      // 7), reduced rows (O ≤ 16) and from memory (O > 16).
+      {{5, 16, 3},
+       {9, 1},
+       Activation::kTanh,
+       Activation::kSigmoid,
+       true,
+       true,
+       true,
+       true},
+      {{1, 32, 13},
+       {12, 1},
+       Activation::kRelu,
+       Activation::kIdentity,
+       false,
+       true,
+       false,
+       true},
+      {{7, 64, 24},
+       {6, 1},
+       Activation::kSigmoid,
+       Activation::kTanh,
+       true,
+       false,
+       true,
+       false},
   };
   uint64_t seed = 1000;
   for (const Case& c : cases) RunCase(c, seed++);

@@ -286,6 +286,34 @@ TEST_P(StreamTest, ResetRestarts) {
   }
 }
 
+// One sequence on the fused path whose H is one, two or four whole vectors
+// (8 … 64): the training Forward runs the Stream's kernel (QuadFusedSteps
+// on AVX-512, the column form elsewhere) over copies of the same weights, so
+// from the same h0 it gives Run's y and last h bit for bit, on every target.
+TEST_P(StreamTest, TrainingForwardEqualsRunBitForBitOnTheFusedPath) {
+  uint64_t seed = 400;
+  for (const Case& c : AllCases()) {
+    if (c.batch != 1 || c.dims.hidden % 8 != 0 ||
+        !internal::UsesFusedSteps(1, c.dims.hidden)) {
+      continue;
+    }
+    SCOPED_TRACE(Describe(c));
+    const Model model = MakeModel(c, seed);
+    const Inputs in = MakeInputs(c, seed++);
+    for (bool with_h0 : {false, true}) {
+      SCOPED_TRACE(with_h0 ? "h0" : "h0 = 0");
+      Stream stream(model);
+      if (with_h0) stream.Reset(in.h0);
+      std::vector<float> y_run(c.steps * c.dims.output);
+      stream.Run(in.x, c.steps, y_run);
+      const TrainingResult training = TrainingForward(
+          model, c, in.x, with_h0 ? in.h0 : std::vector<float>{});
+      EXPECT_TRUE(SameBytes(training.y, y_run)) << "y";
+      EXPECT_TRUE(SameBytes(training.last_hidden, State(stream))) << "h";
+    }
+  }
+}
+
 // Above H = 64 every other Step reads the weights backwards and associates
 // its sums the other way round (src/stream.cc, PanelStep), so a step's bits
 // depend on the parity of the steps since construction or Reset. Both

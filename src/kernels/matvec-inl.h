@@ -23,6 +23,15 @@
 // form each row of M must be readable one vector past n (elman's buffers and
 // Parameters keep that slack); lanes past n are never stored. `in`, `init`
 // and `out` are read and written exactly; the row form reads M exactly too.
+
+// A lambda that a kernel's accumulators pass through must be inlined, or
+// the accumulators live on the stack: GCC 12 once called MatVecQuads'
+// unrolled h·Uᵀ lambda out of line after the kernel around it grew, and
+// Stream::Run at H = 64 took 2.2× as long (Zen 4).
+#ifndef ELMAN_LAMBDA_INLINE
+#define ELMAN_LAMBDA_INLINE __attribute__((always_inline))
+#endif
+
 #if defined(ELMAN_SRC_KERNELS_MATVEC_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_KERNELS_MATVEC_INL_H_
 #undef ELMAN_SRC_KERNELS_MATVEC_INL_H_
@@ -724,14 +733,15 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
   for (size_t q = 0; q < kAccs; ++q) {
     acc[0][q] = hn::LoadU(d, b_quads + q * kQuadUnit);
   }
-  auto multiply_add = [&](size_t set, V quad,
-                          const float* HWY_RESTRICT weights) HWY_ATTR {
+  auto multiply_add =
+      [&](size_t set, V quad, const float* HWY_RESTRICT weights)
+          HWY_ATTR ELMAN_LAMBDA_INLINE {
 #pragma GCC unroll 16
-    for (size_t q = 0; q < kAccs; ++q) {
-      acc[set][q] =
-          hn::MulAdd(quad, hn::LoadU(d, weights + q * kQuadUnit), acc[set][q]);
-    }
-  };
+            for (size_t q = 0; q < kAccs; ++q) {
+              acc[set][q] = hn::MulAdd(
+                  quad, hn::LoadU(d, weights + q * kQuadUnit), acc[set][q]);
+            }
+          };
   // x·Wᵀ: whole groups of kSets quads, then the rest one per set, the last
   // one partial (its weights past I are zero).
   const size_t quads = (input + kQuadRows - 1) / kQuadRows;
@@ -767,7 +777,8 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
   // quad a block of h's vectors broadcast in registers.
   if (h != nullptr) {
     constexpr size_t kQuadsPerVec = kQuadUnit / kQuadRows;
-    [&]<size_t... kQuad>(std::index_sequence<kQuad...>) HWY_ATTR {
+    [&]<size_t... kQuad>(std::index_sequence<kQuad...>)
+        HWY_ATTR ELMAN_LAMBDA_INLINE {
       (multiply_add(kQuad % kSets,
                     matvec_detail::BroadcastBlock<kQuad % kQuadsPerVec>(
                         h[kQuad / kQuadsPerVec]),

@@ -24,14 +24,6 @@
 // Parameters keep that slack); lanes past n are never stored. `in`, `init`
 // and `out` are read and written exactly; the row form reads M exactly too.
 
-// A lambda that a kernel's accumulators pass through must be inlined, or
-// the accumulators live on the stack: GCC 12 once called MatVecQuads'
-// unrolled h·Uᵀ lambda out of line after the kernel around it grew, and
-// Stream::Run at H = 64 took 2.2× as long (Zen 4).
-#ifndef ELMAN_LAMBDA_INLINE
-#define ELMAN_LAMBDA_INLINE __attribute__((always_inline))
-#endif
-
 #if defined(ELMAN_SRC_KERNELS_MATVEC_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ELMAN_SRC_KERNELS_MATVEC_INL_H_
 #undef ELMAN_SRC_KERNELS_MATVEC_INL_H_
@@ -46,6 +38,7 @@
 #include "elman/model.h"
 #include "hwy/highway.h"
 #include "src/kernels/activation-inl.h"
+#include "src/kernels/lambda_inline.h"
 #include "src/kernels/partial-inl.h"
 #include "src/kernels/vector_pack-inl.h"
 #include "src/panels.h"
@@ -200,15 +193,16 @@ HWY_INLINE void ColumnPanel(D d, const MatVecTerm* terms, size_t num_terms,
       acc[0][v] = LoadPartial(d, init + col0 + v * lanes, valid(v));
     }
   }
-  auto multiply_add = [&](size_t split, float scalar,
-                          const float* HWY_RESTRICT row) HWY_ATTR {
-    const V broadcast = hn::Set(d, scalar);
+  auto multiply_add =
+      [&](size_t split, float scalar, const float* HWY_RESTRICT row)
+          HWY_ATTR ELMAN_LAMBDA_INLINE {
+            const V broadcast = hn::Set(d, scalar);
 #pragma GCC unroll 8
-    for (size_t v = 0; v < kVecs; ++v) {
-      acc[split][v] =
-          hn::MulAdd(broadcast, hn::LoadU(d, row + v * lanes), acc[split][v]);
-    }
-  };
+            for (size_t v = 0; v < kVecs; ++v) {
+              acc[split][v] = hn::MulAdd(
+                  broadcast, hn::LoadU(d, row + v * lanes), acc[split][v]);
+            }
+          };
   const size_t runtime_terms = num_terms - (kFixedDepth > 0 ? 1 : 0);
   if (kFixedDepth == 0 && last_row_first) {
     // Row k of a term to set k % kSplits, as below, from the last row down.
@@ -338,7 +332,7 @@ HWY_INLINE void ColumnPanelFrom(D d, const MatVecTerm* terms, size_t num_terms,
                                 std::index_sequence<kAcc...> accs) {
   const size_t lanes = hn::Lanes(d);
   // Split 0 starts from init, the others from zero.
-  auto start = [&](size_t acc_index) HWY_ATTR {
+  auto start = [&](size_t acc_index) HWY_ATTR ELMAN_LAMBDA_INLINE {
     if (acc_index >= kVecs || init == nullptr) return hn::Zero(d);
     const size_t j = col0 + acc_index * lanes;
     return LoadPartial(d, init + j, std::min(lanes, n - std::min(n, j)));
@@ -586,7 +580,7 @@ HWY_INLINE void MatVecRowsReducedOf(D d, const float* matrix, size_t n,
   constexpr size_t kGroups = kLanes / kBlockLanes;  // 2 (AVX2) or 4
   static_assert(kGroups == 2 || kGroups == 4);
   // Output j's lane products; zero beyond n.
-  auto products = [&](size_t j) HWY_ATTR {
+  auto products = [&](size_t j) HWY_ATTR ELMAN_LAMBDA_INLINE {
     if (j >= n) return hn::Zero(d);
     const float* HWY_RESTRICT row = matrix + j * kDepth;
     V sum = hn::Mul(hn::LoadU(d, row), vector_in[0]);

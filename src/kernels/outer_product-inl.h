@@ -25,6 +25,7 @@
 #include <cstddef>
 
 #include "hwy/highway.h"
+#include "src/kernels/lambda_inline.h"
 #include "src/kernels/partial-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -97,7 +98,7 @@ HWY_NOINLINE void Tile(D d, const float* HWY_RESTRICT a, size_t lda,
       for (size_t v = 0; v < kVecs; ++v) acc[s][i][v] = hn::Zero(d);
     }
   }
-  auto add_step = [&](size_t split, size_t t) HWY_ATTR {
+  auto add_step = [&](size_t split, size_t t) HWY_ATTR ELMAN_LAMBDA_INLINE {
     const float* HWY_RESTRICT a_t = a + t * lda;
     const float* HWY_RESTRICT b_t = b + t * ldb + col0;
     V b_vec[kVecs];

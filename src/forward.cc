@@ -9,25 +9,43 @@
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
 #include "src/forward_sequence-inl.h"
+#include "src/kernels/transpose-inl.h"
 #include "src/quads.h"
 #include "src/workspace_impl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
 
-// Whether this target runs one sequence's steps over W, U and b in quads
-// (QuadFusedSteps, AVX-512 at H = 16, 32 or 64), which ForwardPass packs:
-// Forward then makes no transposed copies of W and U.
-bool ForwardReadsQuads(size_t batch, size_t hidden) {
+// The fused steps' copies of the weights (one sequence, H ≤ 64: a few
+// thousand floats, made here, on this target, so that they are the layout
+// this target's steps read): on AVX-512 at H = 16, 32 and 64 W, U and b in
+// quads, packed from the model's rows, for the Stream's kernel
+// (QuadFusedSteps); otherwise Wᵀ and Uᵀ for the column form. Vᵀ for either's
+// dense layer above a vector of outputs. Returns whether the quads are set.
+bool CopyFusedStepWeights(const Parameters& params, Workspace::Impl* ws) {
+  const Dims dims = ws->dims;
+  TransposeRows(params.V().data(), dims.hidden, ws->v_transposed.data(),
+                dims.output, 0, dims.output);
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  return internal::UsesQuads(batch, hidden);
-#else
-  (void)batch, (void)hidden;
-  return false;
+  if (internal::UsesQuads(ws->seq.batch, dims.hidden)) {
+    internal::PackQuadsFromRows(params.W().data(), dims.input, dims.hidden,
+                                ws->w_quads.data());
+    internal::PackQuadsFromRows(params.U().data(), dims.hidden, dims.hidden,
+                                ws->u_quads.data());
+    internal::PackQuadsFromRows(params.b().data(), 1, dims.hidden,
+                                ws->b_quads.data());
+    return true;
+  }
 #endif
+  TransposeRows(params.W().data(), dims.input, ws->w_transposed.data(),
+                dims.hidden, 0, dims.hidden);
+  TransposeRows(params.U().data(), dims.hidden, ws->u_transposed.data(),
+                dims.hidden, 0, dims.hidden);
+  return false;
 }
 
-// Runs on a workspace whose x, h0 block and transposed weights are filled.
+// Runs on a workspace whose x and h0 block are filled, and Uᵀ where a pass
+// above the fused steps reads it.
 void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   const Dims dims = model->dims();
   const Parameters& params = model->parameters();
@@ -39,29 +57,20 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.hidden_activation = model->hidden_activation();
   sequence.output_activation = model->output_activation();
   sequence.x = ws->x.data();
-  if (ws->ReadsTransposedWeights()) {
-    sequence.w_transposed = ws->w_transposed.data();
-    sequence.v_transposed = ws->v_transposed.data();
-  }
   sequence.u_transposed = ws->u_transposed.data();
   if (ws->ReadsRecurrentPanels()) {
     sequence.u_panels = ws->u_transposed_panels.data();
   }
   sequence.w = params.W().data();
   sequence.v = params.V().data();
-  // One sequence at H = 16, 32 or 64 on AVX-512 runs its steps as the
-  // Stream's do (QuadFusedSteps), over W, U and b packed in quads from the
-  // model's rows.
-  if (ForwardReadsQuads(ws->seq.batch, dims.hidden)) {
-    internal::PackQuadsFromRows(params.W().data(), dims.input, dims.hidden,
-                                ws->w_quads.data());
-    internal::PackQuadsFromRows(params.U().data(), dims.hidden, dims.hidden,
-                                ws->u_quads.data());
-    internal::PackQuadsFromRows(params.b().data(), 1, dims.hidden,
-                                ws->b_quads.data());
-    sequence.w_quads = ws->w_quads.data();
-    sequence.u_quads = ws->u_quads.data();
-    sequence.b_quads = ws->b_quads.data();
+  if (ws->ReadsTransposedWeights()) {
+    sequence.w_transposed = ws->w_transposed.data();
+    sequence.v_transposed = ws->v_transposed.data();
+    if (CopyFusedStepWeights(params, ws)) {
+      sequence.w_quads = ws->w_quads.data();
+      sequence.u_quads = ws->u_quads.data();
+      sequence.b_quads = ws->b_quads.data();
+    }
   }
   sequence.bias_hidden = params.b().data();
   sequence.bias_output = params.c().data();
@@ -93,7 +102,6 @@ HWY_AFTER_NAMESPACE();
 
 namespace elman {
 HWY_EXPORT(ForwardPass);
-HWY_EXPORT(ForwardReadsQuads);
 
 namespace {
 
@@ -145,43 +153,29 @@ void Forward(const Model& model, std::span<const float> x, SequenceShape seq,
   } else {
     std::fill_n(h_initial, seq.batch * dims.hidden, 0.0f);
   }
-  // The copy of x and the transposed weights, each thread of the pool (if
-  // any) its share of the rows: at H = 512, B = 1, moving one float at a
-  // time, they were 8 % of a training step on one thread; the tile
-  // transposes (src/kernels/transpose-inl.h) took that step 9 % less time.
+  // The copy of x and of Uᵀ, each thread of the pool (if any) its share of
+  // the rows. (At H = 512, B = 1, moving one float at a time, the copies of
+  // the weights were 8 % of a training step on one thread; the tile
+  // transposes, src/kernels/transpose-inl.h, took that step 9 % less time.)
   const internal::Team team = ws.team();
-  // Uᵀ itself, for the passes that may read it in place (up to
-  // kMatVecMaxHidden; B > 1's GEMM on a target whose column panels do not
-  // fit the layout). One sequence above that reads Uᵀ in panels only.
-  // On AVX-512 one sequence at H = 16, 32 or 64 reads W and U in quads
-  // instead, which ForwardPass packs.
-  const bool quads = ELMAN_DISPATCH(ForwardReadsQuads)(seq.batch, dims.hidden);
-  const bool transpose_u =
-      !quads && !internal::UsesPanels(seq.batch, dims.hidden);
-  // Wᵀ and Vᵀ for the fused steps alone: the hoisted projections pack their
-  // panels from W and V. (At H = 512, I = O = 256, B = 1 on Zen 4 perf put
-  // the two copies at 3.5 % of Forward, 13 % in one of the VM's slow
-  // spells; the transposing packs cost about what the plain ones did, and
-  // Forward measured 0–3 % faster.)
-  const bool transpose_v = ws.ReadsTransposedWeights();
-  const bool transpose_w = transpose_v && !quads;
+  // Uᵀ itself, for the passes above the fused steps that may read it in
+  // place (up to kMatVecMaxHidden; B > 1's GEMM on a target whose column
+  // panels do not fit the layout). One sequence above that reads Uᵀ in
+  // panels only. The fused steps' copies are ForwardPass's; the hoisted
+  // projections pack their panels from W and V themselves (at H = 512,
+  // I = O = 256, B = 1 on Zen 4 perf had put the transposed copies of W and
+  // V at 3.5 % of Forward, 13 % in one of the VM's slow spells; the
+  // transposing packs cost about what the plain ones did, and Forward
+  // measured 0–3 % faster without the copies).
+  const bool transpose_u = !ws.ReadsTransposedWeights() &&
+                           !internal::UsesPanels(seq.batch, dims.hidden);
   const double floats = static_cast<double>(
-      x.size() + (transpose_u ? dims.hidden * dims.hidden : 0) +
-      (transpose_w ? dims.hidden * dims.input : 0) +
-      (transpose_v ? dims.hidden * dims.output : 0));
+      x.size() + (transpose_u ? dims.hidden * dims.hidden : 0));
   const auto copy_share = [&](const internal::Part& part) {
     const internal::Range x_rows = part.Share(rows);
     std::copy(x.begin() + x_rows.begin * dims.input,
               x.begin() + x_rows.end * dims.input,
               ws.x.data() + x_rows.begin * dims.input);
-    if (transpose_w) {
-      TransposeShare(part, params.W().data(), dims.hidden, dims.input,
-                     ws.w_transposed.data());
-    }
-    if (transpose_v) {
-      TransposeShare(part, params.V().data(), dims.output, dims.hidden,
-                     ws.v_transposed.data());
-    }
     if (transpose_u) {
       TransposeShare(part, params.U().data(), dims.hidden, dims.hidden,
                      ws.u_transposed.data());

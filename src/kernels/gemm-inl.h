@@ -123,11 +123,11 @@ struct GemmArgs {
   /// reads `b`.
   const float* b_panels = nullptr;
   /// B given as its transpose: B(k, n) = b[n·ldb + k] (N rows of ldb ≥ K
-  /// floats), so that a product with Wᵀ reads the weights W as they are.
-  /// Each K block of a column panel is then packed by a transposing copy
-  /// (8 × 8 tiles), where a whole transposed copy made
-  /// first moves the matrix through the caches once more: Forward's X·Wᵀ
-  /// and H·Vᵀ above the fused path. Needs `pack` and a product blocked along
+  /// floats), so that a product with Wᵀ reads the weights W as they are:
+  /// Forward's X·Wᵀ and H·Vᵀ above the fused path. Each K block of a
+  /// column panel is packed by a transposing copy (TransposeBlock), instead
+  /// of a transposed copy of the whole matrix made first, which moved it
+  /// through the caches once more. Needs `pack` and a product blocked along
   /// K (row_invariant, or M > 4); not with b_panels. The same bits as B
   /// given plainly.
   bool b_transposed = false;

@@ -1,8 +1,9 @@
 // dst = srcᵀ for row-major float matrices, in register tiles: each pass
-// copies weights into the layout its products read (Wᵀ and Vᵀ at every
-// Forward, Uᵀ's panels packed from U, dW from dWᵀ), and at H = 512 those
-// copies were a tenth of Forward when they moved one float at a time (a
-// scalar load and a scalar store each, about a cycle per float on Zen 5).
+// copies weights into the layout its products read (Wᵀ, Uᵀ and Vᵀ for the
+// fused steps, Uᵀ's panels packed from U, the GEMM's panels of B packed
+// from W and V, dW from dWᵀ), and at H = 512 those copies were a tenth of
+// Forward when they moved one float at a time (a scalar load and a scalar
+// store each, about a cycle per float on Zen 5).
 //
 // A tile is L × L floats (L = 8 with 256-bit vectors, 4 with 128-bit): L
 // row loads, a transpose in registers (interleaves of 32-bit and 64-bit

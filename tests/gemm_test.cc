@@ -313,12 +313,16 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
 constexpr GemmInit kInits[] = {GemmInit::kZero, GemmInit::kBias,
                                GemmInit::kAccumulate};
 
+// How a case is run beyond its shape, epilogue and activation (GemmCase).
+struct Options {
+  bool packed = false, row_invariant = false, pack_a = false;
+  bool b_panels = false, b_transposed = false;
+};
+
 // Runs every layout and init of (m, n, k) with the given epilogue.
 void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
                         Activation activation, size_t& index,
-                        std::mt19937_64& random, bool packed = false,
-                        bool row_invariant = false, bool pack_a = false,
-                        bool b_panels = false, bool b_transposed = false) {
+                        std::mt19937_64& random, const Options& options = {}) {
   for (bool transposed : {false, true}) {
     for (GemmInit init : kInits) {
       GemmCase c;
@@ -328,14 +332,27 @@ void RunLayoutsAndInits(size_t m, size_t n, size_t k, GemmEpilogue epilogue,
       c.epilogue = epilogue;
       c.activation = activation;
       c.index = index++;
-      c.packed = packed;
-      c.row_invariant = row_invariant;
-      c.pack_a = pack_a;
-      c.b_panels = b_panels;
-      c.b_transposed = b_transposed;
+      c.packed = options.packed;
+      c.row_invariant = options.row_invariant;
+      c.pack_a = options.pack_a;
+      c.b_panels = options.b_panels;
+      c.b_transposed = options.b_transposed;
       RunCase(c, random);
     }
   }
+}
+
+// kStore (the identity), then kStoreAndActivate and kTimesDerivative with
+// `activation`, each over every layout and init.
+void RunEveryEpilogue(size_t m, size_t n, size_t k, Activation activation,
+                      size_t& index, std::mt19937_64& random,
+                      const Options& options = {}) {
+  RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
+                     index, random, options);
+  RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate, activation,
+                     index, random, options);
+  RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative, activation, index,
+                     random, options);
 }
 
 // kStore on the full cross product M × N × K.
@@ -406,14 +423,9 @@ void TestGemmKBlocks() {
   for (size_t m : {size_t{4}, size_t{5}, size_t{9}}) {
     for (size_t n : {size_t{1}, size_t{17}, size_t{64}, size_t{100}}) {
       for (size_t k : {127, 128, 129, 255, 256, 385}) {
-        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
-                           index, random);
         const Activation activation =
             kt::kActivations[index % std::size(kt::kActivations)];
-        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate, activation,
-                           index, random);
-        RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative, activation,
-                           index, random);
+        RunEveryEpilogue(m, n, k, activation, index, random);
         if (::testing::Test::HasFailure()) return;
       }
     }
@@ -433,15 +445,8 @@ void TestGemmPacked() {
             kt::kActivations[index % std::size(kt::kActivations)];
         for (bool packed : {true, false}) {
           for (bool pack_a : {false, packed}) {
-            RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
-                               Activation::kIdentity, index, random, packed,
-                               false, pack_a);
-            RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
-                               activation, index, random, packed, false,
-                               pack_a);
-            RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
-                               activation, index, random, packed, false,
-                               pack_a);
+            RunEveryEpilogue(m, n, k, activation, index, random,
+                             {.packed = packed, .pack_a = pack_a});
             if (!packed) break;
           }
         }
@@ -465,11 +470,11 @@ void TestGemmPackedA() {
         // B packed with and without A packed, and nothing packed.
         for (int mode = 0; mode < 3; ++mode) {
           const bool packed = mode < 2, pack_a = mode == 0;
+          const Options options{.packed = packed, .pack_a = pack_a};
           RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
-                             Activation::kIdentity, index, random, packed,
-                             false, pack_a);
+                             Activation::kIdentity, index, random, options);
           RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
-                             activation, index, random, packed, false, pack_a);
+                             activation, index, random, options);
         }
         if (::testing::Test::HasFailure()) return;
       }
@@ -494,15 +499,10 @@ void TestGemmBPanels() {
             kt::kActivations[index % std::size(kt::kActivations)];
         const bool packed = index % 2 == 0;
         for (bool row_invariant : {false, true}) {
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
-                             Activation::kIdentity, index, random, packed,
-                             row_invariant, false, /*b_panels=*/true);
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
-                             activation, index, random, packed, row_invariant,
-                             false, /*b_panels=*/true);
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
-                             activation, index, random, packed, row_invariant,
-                             false, /*b_panels=*/true);
+          RunEveryEpilogue(m, n, k, activation, index, random,
+                           {.packed = packed,
+                            .row_invariant = row_invariant,
+                            .b_panels = true});
         }
         if (::testing::Test::HasFailure()) return;
       }
@@ -527,18 +527,10 @@ void TestGemmBTransposed() {
             kt::kActivations[index % std::size(kt::kActivations)];
         for (bool row_invariant : {true, false}) {
           if (!row_invariant && m <= 4) break;  // needs K in blocks
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore,
-                             Activation::kIdentity, index, random,
-                             /*packed=*/true, row_invariant, false, false,
-                             /*b_transposed=*/true);
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate,
-                             activation, index, random, /*packed=*/true,
-                             row_invariant, false, false,
-                             /*b_transposed=*/true);
-          RunLayoutsAndInits(m, n, k, GemmEpilogue::kTimesDerivative,
-                             activation, index, random, /*packed=*/true,
-                             row_invariant, false, false,
-                             /*b_transposed=*/true);
+          RunEveryEpilogue(m, n, k, activation, index, random,
+                           {.packed = true,
+                            .row_invariant = row_invariant,
+                            .b_transposed = true});
         }
         if (::testing::Test::HasFailure()) return;
       }
@@ -653,13 +645,12 @@ void TestGemmRowInvariant() {
                      " K=" + std::to_string(k));
         const Activation activation =
             kt::kActivations[index % std::size(kt::kActivations)];
-        RunLayoutsAndInits(m, n, k, GemmEpilogue::kStore, Activation::kIdentity,
-                           index, random,
-                           /*packed=*/true, /*row_invariant=*/true,
-                           /*pack_a=*/true);
+        RunLayoutsAndInits(
+            m, n, k, GemmEpilogue::kStore, Activation::kIdentity, index, random,
+            {.packed = true, .row_invariant = true, .pack_a = true});
         RunLayoutsAndInits(m, n, k, GemmEpilogue::kStoreAndActivate, activation,
-                           index, random, /*packed=*/true,
-                           /*row_invariant=*/true);
+                           index, random,
+                           {.packed = true, .row_invariant = true});
 
         std::vector<float> a(m * k), b(k * n + kSlack), bias(n);
         for (float& v : a) v = uniform(random);

@@ -168,22 +168,22 @@ HWY_INLINE void QuadsDenseLayer(D d, const ForwardSequenceArgs& s,
 /// the whole of each step in one kernel as in PanelFusedStep: Stream::Run,
 /// Stream::Step (steps = 1) and the training Forward (kKeepAll) of one
 /// sequence at H = 16, 32 or 64 on AVX-512, the same kernel, so the same
-/// bits. Each step's ĥ loads 15 %
-/// fewer times at H = 64 than the column form (src/quads.h). h(t) stays in
-/// registers from one step to the next, and each step's ĥ takes h(t−1) by
-/// in-register block broadcasts (MatVecQuads). Of what inference does not
-/// keep, ĥ is not stored and ŷ(t) goes to the same O floats at pre_output
-/// every step; the last h is stored at `hidden` (H floats), and every h(t)
-/// where the dense layer reads it from memory (O above a vector). With
-/// kKeepAll (the training forward), ĥ(t), h(t) and ŷ(t) of every step go to
-/// row t of s.pre_hidden, `hidden` and pre_output. h_initial (H floats) is
-/// h(−1), or nullptr for h(−1) = 0. Measured against the same operations a
-/// call a step, h through memory (Zen 5, alternated): Run 1.08–1.10×
-/// faster at H = 16 and 32 and at the seed's shape, Step 1.02× at H = 64,
-/// and Run at H = 64, I = O = 16 0.98×; that form also took twice as long
-/// whenever the core did not forward the h just stored to the next step's
-/// broadcast loads (see MatVecQuads). A dense layer wider than a vector
-/// still reads h(t) back from memory.
+/// bits. Each step's ĥ loads 15 % fewer times at H = 64 than the column
+/// form (src/quads.h). h(t) stays in registers from one step to the next,
+/// and each step's ĥ takes h(t−1) by in-register block broadcasts
+/// (MatVecQuads). Of what inference does not keep, ĥ is not stored and
+/// ŷ(t) goes to the same O floats at pre_output every step; the last h is
+/// stored at `hidden` (H floats), and every h(t) where the dense layer
+/// reads it from memory (O above a vector). With kKeepAll (the training
+/// forward), ĥ(t), h(t) and ŷ(t) of every step go to row t of
+/// s.pre_hidden, `hidden` and pre_output. h_initial (H floats) is h(−1), or
+/// nullptr for h(−1) = 0. Measured against the same operations a call a
+/// step, h through memory (Zen 5, alternated): Run 1.08–1.10× faster at
+/// H = 16 and 32 and at the seed's shape, Step 1.02× at H = 64, and Run at
+/// H = 64, I = O = 16 0.98×; that form also took twice as long whenever
+/// the core did not forward the h just stored to the next step's broadcast
+/// loads (see MatVecQuads). A dense layer wider than a vector still reads
+/// h(t) back from memory.
 template <size_t kHiddenVecs, bool kKeepAll = false>
 HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
                                  size_t steps, const float* h_initial,

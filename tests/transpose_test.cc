@@ -3,8 +3,9 @@
 // kernel_test::kLengths in both dimensions (below, at and past the 4 × 4 and
 // 8 × 8 tiles), destination rows near (row strips) and far apart (column
 // blocks), row ranges that start and end anywhere, and a sentinel in every
-// destination float the call must not write. Then the dispatched
-// internal::TransposeRows and internal::Transpose once each.
+// destination float the call must not write; TransposeBlock (a block of a
+// larger matrix, the GEMM's panels packed from Bᵀ) likewise. Then the
+// dispatched internal::TransposeRows and internal::Transpose once each.
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -128,6 +129,37 @@ void TestRowRanges() {
   }
 }
 
+// TransposeBlock: a rows × cols block at (3, 2) of a larger matrix whose
+// rows are 5 floats wider than the block reaches, into destination rows
+// exactly `rows` long, longer, and a 64-float panel's width; every shape of
+// kLengths up to 64 rows; nothing outside the block's image written.
+void TestBlock() {
+  for (size_t rows : kernel_test::kLengths) {
+    if (rows > 64) continue;
+    for (size_t cols : kernel_test::kLengths) {
+      const size_t row0 = 3, col0 = 2, src_cols = col0 + cols + 5;
+      const std::vector<float> src =
+          tt::NumberedSource(row0 + rows + 1, src_cols);
+      for (size_t dst_stride : {rows, rows + 3, size_t{64}}) {
+        std::vector<float> dst(cols * dst_stride + 3, tt::kSentinel);
+        TransposeBlock(src.data() + row0 * src_cols + col0, src_cols, rows,
+                       cols, dst.data(), dst_stride);
+        for (size_t i = 0; i < dst.size(); ++i) {
+          const size_t c = i / dst_stride, r = i % dst_stride;
+          const bool written = c < cols && r < rows;
+          const float want =
+              written ? src[(row0 + r) * src_cols + col0 + c] : tt::kSentinel;
+          ASSERT_EQ(dst[i], want)
+              << "dst[" << c << "][" << r << "] of the " << rows << " × "
+              << cols << " block, dst_stride " << dst_stride << ", "
+              << hwy::TargetName(HWY_TARGET)
+              << (written ? "" : " (must not be written)");
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -139,6 +171,7 @@ namespace elman {
 HWY_BEFORE_TEST(TransposeTest);
 HWY_EXPORT_AND_TEST_P(TransposeTest, TestWholeMatrix);
 HWY_EXPORT_AND_TEST_P(TransposeTest, TestRowRanges);
+HWY_EXPORT_AND_TEST_P(TransposeTest, TestBlock);
 
 // The library's entry point, on whichever target the process chose.
 TEST(TransposeDispatchTest, TransposeAndRowsMatchTheDefinition) {

@@ -21,11 +21,14 @@ namespace elman::HWY_NAMESPACE {
 // this target's steps read): on AVX-512 at H = 16, 32 and 64 W, U and b in
 // quads, packed from the model's rows, for the Stream's kernel
 // (QuadFusedSteps); otherwise Wᵀ and Uᵀ for the column form. Vᵀ for either's
-// dense layer above a vector of outputs. Returns whether the quads are set.
-bool CopyFusedStepWeights(const Parameters& params, Workspace::Impl* ws) {
+// dense layer above a vector of outputs. Each copy's pointer is set in
+// `sequence` where, and only where, the copy is made.
+void CopyFusedStepWeights(const Parameters& params, Workspace::Impl* ws,
+                          ForwardSequenceArgs& sequence) {
   const Dims dims = ws->dims;
   TransposeRows(params.V().data(), dims.hidden, ws->v_transposed.data(),
                 dims.output, 0, dims.output);
+  sequence.v_transposed = ws->v_transposed.data();
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   if (internal::UsesQuads(ws->seq.batch, dims.hidden)) {
     internal::PackQuadsFromRows(params.W().data(), dims.input, dims.hidden,
@@ -34,14 +37,18 @@ bool CopyFusedStepWeights(const Parameters& params, Workspace::Impl* ws) {
                                 ws->u_quads.data());
     internal::PackQuadsFromRows(params.b().data(), 1, dims.hidden,
                                 ws->b_quads.data());
-    return true;
+    sequence.w_quads = ws->w_quads.data();
+    sequence.u_quads = ws->u_quads.data();
+    sequence.b_quads = ws->b_quads.data();
+    return;
   }
 #endif
   TransposeRows(params.W().data(), dims.input, ws->w_transposed.data(),
                 dims.hidden, 0, dims.hidden);
   TransposeRows(params.U().data(), dims.hidden, ws->u_transposed.data(),
                 dims.hidden, 0, dims.hidden);
-  return false;
+  sequence.w_transposed = ws->w_transposed.data();
+  sequence.u_transposed = ws->u_transposed.data();
 }
 
 // Runs on a workspace whose x and h0 block are filled, and Uᵀ where a pass
@@ -57,20 +64,16 @@ void ForwardPass(const Model* model, Workspace::Impl* ws, float* y) {
   sequence.hidden_activation = model->hidden_activation();
   sequence.output_activation = model->output_activation();
   sequence.x = ws->x.data();
-  sequence.u_transposed = ws->u_transposed.data();
   if (ws->ReadsRecurrentPanels()) {
     sequence.u_panels = ws->u_transposed_panels.data();
   }
   sequence.w = params.W().data();
   sequence.v = params.V().data();
   if (ws->ReadsTransposedWeights()) {
-    sequence.w_transposed = ws->w_transposed.data();
-    sequence.v_transposed = ws->v_transposed.data();
-    if (CopyFusedStepWeights(params, ws)) {
-      sequence.w_quads = ws->w_quads.data();
-      sequence.u_quads = ws->u_quads.data();
-      sequence.b_quads = ws->b_quads.data();
-    }
+    CopyFusedStepWeights(params, ws, sequence);
+  } else {
+    // Uᵀ as Forward copied it, where a pass above the fused steps reads it.
+    sequence.u_transposed = ws->u_transposed.data();
   }
   sequence.bias_hidden = params.b().data();
   sequence.bias_output = params.c().data();

@@ -229,23 +229,23 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
   }
 }
 
-// One sequence's training forward at H = 16, 32 or 64 over the weights in
-// quads: QuadFusedSteps keeping every step's ĥ, h and ŷ, so that Forward
-// gives Stream::Run's bits. Against the column form (Zen 4, alternated,
-// medians of 4–6 minima): the training step 1.02× faster at
-// (4,16,4,50,1) and 1.03× at (16,64,16,100,1), 1.00× at the seed's shape;
-// packing the quads one float at a time had made that one 1.09× slower.
-HWY_INLINE void QuadForwardSequence(const ForwardSequenceArgs& s) {
+// QuadFusedSteps for the sequence's H (16, 32 or 64: one, two or four
+// units): Stream's steps, and with kKeepAll the training forward.
+template <bool kKeepAll = false>
+HWY_INLINE void QuadFusedStepsOfHidden(const ForwardSequenceArgs& s,
+                                       const float* x, size_t steps,
+                                       const float* h_initial, float* hidden,
+                                       float* pre_output, float* y) {
   switch (s.dims.hidden / internal::kQuadUnit) {
     case 1:
-      return QuadFusedSteps<1, true>(s, s.x, s.steps, s.h_initial, s.hidden,
-                                     s.pre_output, s.y);
+      return QuadFusedSteps<1, kKeepAll>(s, x, steps, h_initial, hidden,
+                                         pre_output, y);
     case 2:
-      return QuadFusedSteps<2, true>(s, s.x, s.steps, s.h_initial, s.hidden,
-                                     s.pre_output, s.y);
+      return QuadFusedSteps<2, kKeepAll>(s, x, steps, h_initial, hidden,
+                                         pre_output, y);
     default:
-      return QuadFusedSteps<4, true>(s, s.x, s.steps, s.h_initial, s.hidden,
-                                     s.pre_output, s.y);
+      return QuadFusedSteps<4, kKeepAll>(s, x, steps, h_initial, hidden,
+                                         pre_output, y);
   }
 }
 #endif
@@ -438,7 +438,14 @@ HWY_INLINE void ForwardSequence(const ForwardSequenceArgs& s) {
   const Dims dims = s.dims;
   if (internal::UsesFusedSteps(s.batch, dims.hidden)) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-    if (s.w_quads != nullptr) return QuadForwardSequence(s);
+    // The Stream's kernel, keeping every step's ĥ, h and ŷ, so that Forward
+    // gives Stream::Run's bits. Against the column form (Zen 4, alternated,
+    // medians of 4–6 minima): the training step 1.02× faster at
+    // (4,16,4,50,1) and 1.03× at (16,64,16,100,1), 1.00× at the seed's shape.
+    if (s.w_quads != nullptr) {
+      return QuadFusedStepsOfHidden</*kKeepAll=*/true>(
+          s, s.x, s.steps, s.h_initial, s.hidden, s.pre_output, s.y);
+    }
 #endif
     const float* h_previous = s.h_initial;
     for (size_t t = 0; t < s.steps; ++t) {

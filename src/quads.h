@@ -46,29 +46,18 @@ constexpr bool UsesQuads(size_t batch, size_t hidden) {
   return batch == 1 && (hidden == 16 || hidden == 32 || hidden == 64);
 }
 
-/// packed (QuadFloats(k, n) floats) = M (k × n, row-major) in quads; n must
-/// be a multiple of kQuadUnit.
-inline void PackQuads(const float* matrix, size_t k, size_t n, float* packed) {
-  const size_t blocks = (k + kQuadRows - 1) / kQuadRows;
-  for (size_t block = 0; block < blocks; ++block) {
-    for (size_t r = 0; r < n / kQuadUnit; ++r) {
-      for (size_t a = 0; a < 4; ++a) {
-        for (size_t jj = 0; jj < 4; ++jj) {
-          const size_t j = r * kQuadUnit + jj * 4 + a;
-          for (size_t kk = 0; kk < kQuadRows; ++kk) {
-            const size_t row = block * kQuadRows + kk;
-            *packed++ = row < k ? matrix[row * n + j] : 0.0f;
-          }
-        }
-      }
-    }
-  }
+/// QuadFloats(k, hidden) where `batch` sequences of `hidden` units read
+/// their weights in quads (UsesQuads), else 0: a buffer's size.
+constexpr size_t QuadFloatsIfUsed(size_t batch, size_t k, size_t hidden) {
+  return UsesQuads(batch, hidden) ? QuadFloats(k, hidden) : 0;
 }
 
-/// PackQuads of M = Rᵀ from R itself (n × k, row-major: a weight matrix as
-/// the model holds it, W or U): each (K, r, a, jj) of the layout is the 4
-/// floats R(j, 4K…4K+3) of one row, so no transposed copy is made first
-/// (Forward packs W and U so at every call).
+/// packed (QuadFloats(k, n) floats) = M = Rᵀ in quads, from R itself (n × k,
+/// row-major: a weight matrix as the model holds it, W, U, or b as n × 1);
+/// n must be a multiple of kQuadUnit. Each (K, r, a, jj) of the layout is
+/// the 4 floats R(j, 4K…4K+3) of one row: one 16-byte copy, no transposed
+/// copy made first (Forward packs W and U at every call; one float at a
+/// time made the training step at the seed's shape 1.09× slower on Zen 4).
 inline void PackQuadsFromRows(const float* rows, size_t k, size_t n,
                               float* packed) {
   const size_t blocks = (k + kQuadRows - 1) / kQuadRows;

@@ -141,18 +141,8 @@ HWY_INLINE void FusedSteps(Stream::Impl* stream, const float* x, size_t steps,
     const Dims dims = stream->dims;
     const float* h = stream->state[stream->current].data() + dims.input;
     float* h_last = stream->state[1 - stream->current].data() + dims.input;
-    float* pre_output = stream->pre_output.data();
-    switch (dims.hidden / internal::kQuadUnit) {
-      case 1:
-        QuadFusedSteps<1>(args, x, steps, h, h_last, pre_output, y);
-        break;
-      case 2:
-        QuadFusedSteps<2>(args, x, steps, h, h_last, pre_output, y);
-        break;
-      default:
-        QuadFusedSteps<4>(args, x, steps, h, h_last, pre_output, y);
-        break;
-    }
+    QuadFusedStepsOfHidden(args, x, steps, h, h_last, stream->pre_output.data(),
+                           y);
     stream->current = 1 - stream->current;
     return;
   }
@@ -318,13 +308,6 @@ size_t PanelFloats(size_t batch, size_t hidden, size_t k, size_t n,
   return reads ? internal::PanelLayout{k, n}.size() : 0;
 }
 
-// Floats of a k × H matrix in quads (src/quads.h) where the stream reads
-// its weights so (internal::UsesQuads), and none otherwise.
-size_t QuadFloatsIfUsed(size_t batch, size_t k, size_t hidden) {
-  return internal::UsesQuads(batch, hidden) ? internal::QuadFloats(k, hidden)
-                                            : 0;
-}
-
 Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
     : dims(model.dims()),
       batch(batch_size),
@@ -347,9 +330,9 @@ Stream::Impl::Impl(const Model& model, size_t batch_size, ThreadPool* threads)
                            PanelUse::kBoth)),
       wu_panels(PanelFloats(batch_size, dims.hidden, dims.input + dims.hidden,
                             dims.hidden, PanelUse::kBatched)),
-      w_quads(QuadFloatsIfUsed(batch_size, dims.input, dims.hidden)),
-      u_quads(QuadFloatsIfUsed(batch_size, dims.hidden, dims.hidden)),
-      b_quads(QuadFloatsIfUsed(batch_size, 1, dims.hidden)),
+      w_quads(internal::QuadFloatsIfUsed(batch_size, dims.input, dims.hidden)),
+      u_quads(internal::QuadFloatsIfUsed(batch_size, dims.hidden, dims.hidden)),
+      b_quads(internal::QuadFloatsIfUsed(batch_size, 1, dims.hidden)),
       bias_hidden(dims.hidden),
       bias_output(dims.output),
       pre_hidden(chunk_steps * batch_size * dims.hidden),
@@ -405,11 +388,12 @@ void Stream::Impl::LoadWeights(const Model& model) {
                          wu_panels.data());
   }
   if (w_quads.size() > 0) {
-    internal::PackQuads(wu_transposed.data(), dims.input, dims.hidden,
-                        w_quads.data());
-    internal::PackQuads(wu_transposed.data() + dims.input * dims.hidden,
-                        dims.hidden, dims.hidden, u_quads.data());
-    internal::PackQuads(params.b().data(), 1, dims.hidden, b_quads.data());
+    internal::PackQuadsFromRows(params.W().data(), dims.input, dims.hidden,
+                                w_quads.data());
+    internal::PackQuadsFromRows(params.U().data(), dims.hidden, dims.hidden,
+                                u_quads.data());
+    internal::PackQuadsFromRows(params.b().data(), 1, dims.hidden,
+                                b_quads.data());
   }
   std::copy(params.b().begin(), params.b().end(), bias_hidden.data());
   std::copy(params.c().begin(), params.c().end(), bias_output.data());

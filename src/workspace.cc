@@ -29,12 +29,6 @@ size_t FusedStepsFloats(const Dims& d, size_t floats) {
   return internal::UsesFusedSteps(1, d.hidden) ? floats : 0;
 }
 
-// Floats of a k × H matrix in quads where one sequence may read it so.
-size_t QuadFloatsIfUsed(const Dims& d, size_t k) {
-  return internal::UsesQuads(1, d.hidden) ? internal::QuadFloats(k, d.hidden)
-                                          : 0;
-}
-
 }  // namespace
 
 Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
@@ -54,9 +48,10 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
                        ? d.hidden * d.hidden
                        : 0),
       v_transposed(FusedStepsFloats(d, d.hidden * d.output)),
-      w_quads(QuadFloatsIfUsed(d, d.input)),
-      u_quads(QuadFloatsIfUsed(d, d.hidden)),
-      b_quads(QuadFloatsIfUsed(d, 1)),
+      // Sized for one sequence, the only one that reads them.
+      w_quads(internal::QuadFloatsIfUsed(1, d.input, d.hidden)),
+      u_quads(internal::QuadFloatsIfUsed(1, d.hidden, d.hidden)),
+      b_quads(internal::QuadFloatsIfUsed(1, 1, d.hidden)),
       u_transposed_panels(RecurrentPanelFloats(d, batch)),
       u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),

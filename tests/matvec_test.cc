@@ -291,12 +291,20 @@ void TestQuadsAtWidth(std::mt19937_64& random, size_t& index) {
       bias.FillRandom(random);
       x.FillRandom(random);
       h.FillRandom(random);
-      std::vector<float> w_quads(internal::QuadFloats(k0, n));
-      std::vector<float> u_quads(internal::QuadFloats(n, n));
-      std::vector<float> b_quads(internal::QuadFloats(1, n));
-      internal::PackQuads(w.data(), k0, n, w_quads.data());
-      internal::PackQuads(u.data(), n, n, u_quads.data());
-      internal::PackQuads(bias.data(), 1, n, b_quads.data());
+      // The quads packed from the matrices' transposes, the rows of W and U
+      // as a model holds them.
+      auto quads_of = [](const GuardedMatrix& m, size_t k, size_t n_out) {
+        std::vector<float> rows(n_out * k);
+        for (size_t j = 0; j < n_out; ++j) {
+          for (size_t kk = 0; kk < k; ++kk) rows[j * k + kk] = m.at(kk, j);
+        }
+        std::vector<float> quads(internal::QuadFloats(k, n_out));
+        internal::PackQuadsFromRows(rows.data(), k, n_out, quads.data());
+        return quads;
+      };
+      const std::vector<float> w_quads = quads_of(w, k0, n);
+      const std::vector<float> u_quads = quads_of(u, n, n);
+      const std::vector<float> b_quads = quads_of(bias, 1, n);
       using V = hn::Vec<decltype(d)>;
       V h_vecs[kUnits];
       for (size_t r = 0; r < kUnits; ++r) {

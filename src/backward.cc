@@ -7,9 +7,8 @@
 //   δ(t)   = (Δ(t) + δ(t+1) U) ⊙ f'(ĥ(t))           eq. 7.15, t = T−2…0
 //   dW = Δᵀ X, dU = Δᵀ H₋₁, dV = Eᵀ H, db = Σ δ, dc = Σ e, dX = Δ W,
 //   dh0 = δ(0) U
-// (row-vector form: δ(t+1) U is Uᵀ δ(t+1), and it streams U row by row).
-// f'(ĥ(t)) is formed from the stored h(t) = f(ĥ(t)) (activation-inl.h): the
-// reverse-time loop evaluates no tanh or exp.
+// (row-vector form: δ(t+1) U is Uᵀ δ(t+1), and it streams U row by row),
+// in the form each shape runs it: src/carry-inl.h.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/backward.cc"
@@ -17,6 +16,7 @@
 // Must come after foreach_target.h.
 #include "hwy/highway.h"
 #include "src/backward-inl.h"
+#include "src/carry-inl.h"
 #include "src/fused_path.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/elementwise-inl.h"
@@ -91,112 +91,6 @@ HWY_INLINE void Product(const internal::Team& team, const float* a,
   product.ldc = n;
   product.pack = pack;
   TeamGemm(team, product);
-}
-
-// eq. 7.15's carry δ(t) = (grad_dense(t) + δ(t+1) U) ⊙ f'(ĥ(t)) over B
-// rows a step, as one sequence of products on the team's threads
-// (TeamRecurrence); Δ holds grad_dense on entry, δ on exit.
-HWY_INLINE void GemmCarry(const internal::Team& team, Activation f,
-                          const float* u, const float* u_panels,
-                          const float* hidden, size_t n, size_t steps,
-                          size_t batch, float* delta, float* pack) {
-  const size_t block = batch * n;
-  // dh(T−1) = grad_dense(T−1).
-  const size_t last = (steps - 1) * block;
-  MultiplyByDerivative(f, hidden + last + block, delta + last, block);
-  GemmArgs carry;
-  carry.m = batch;
-  carry.n = n;
-  carry.k = n;
-  carry.a_row = n;
-  carry.b = u;
-  carry.ldb = n;
-  carry.ldc = n;
-  carry.init = GemmInit::kAccumulate;
-  carry.epilogue = GemmEpilogue::kTimesDerivative;
-  carry.activation = f;
-  carry.ld_extra = n;
-  carry.pack = pack;
-  carry.b_panels = u_panels;
-  // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
-  // block t + 1); every pointer moves back one block per step.
-  if (steps > 1) {
-    const size_t first = steps - 2;
-    carry.a = delta + (first + 1) * block;
-    carry.c = delta + first * block;
-    carry.activation_output = hidden + (first + 1) * block;
-    const auto back_one_block = -static_cast<ptrdiff_t>(block);
-    TeamRecurrence(
-        team, nullptr, carry,
-        GemmSteps{steps - 1, back_one_block, back_one_block, back_one_block});
-  }
-}
-
-// The carry for one sequence above kMatVecMaxHidden: GemmCarry's sums as a
-// matrix-vector product a step over U in panels (src/panels.h), with f' in
-// registers. On a team each part computes its share of every step's panels,
-// all waiting for each other between steps (δ(t) reads all of δ(t+1)), as
-// the forward's PanelRecurrence; every column's sum is the one-thread bits.
-// As there, the panels' order alternates from step to step.
-HWY_INLINE void PanelCarry(const internal::Team& team, Activation f,
-                           const float* u_panels, const float* hidden, size_t n,
-                           size_t steps, float* delta) {
-  const internal::PanelLayout layout{n, n};
-  // dh(T−1) = grad_dense(T−1).
-  const size_t last = (steps - 1) * n;
-  MultiplyByDerivative(f, hidden + last + n, delta + last, n);
-  if (steps == 1) return;
-  const size_t parts =
-      PanelParts(team, n, n, layout.panels(), kMinWorkPerPartStep);
-  internal::RunParts(team, parts, [&](const internal::Part& part) HWY_ATTR {
-    const internal::Range mine = part.Share(layout.panels());
-    WithActivation(f, [&](auto tag) HWY_ATTR {
-      // t = T−2 down to 0: δ(t+1) → δ(t), with f'(ĥ(t)) from h(t) (hidden
-      // block t + 1), Δ's block t holding grad_dense(t) as the init.
-      for (size_t t = steps - 1; t-- > 0;) {
-        float* delta_t = delta + t * n;
-        const PanelTerm term{delta_t + n, u_panels, layout};
-        MatVecPanels(&term, 1, n, mine.begin, mine.end, delta_t,
-                     TimesDerivative<decltype(tag)::value>{
-                         delta_t, hidden + (t + 1) * n},
-                     /*descending=*/(t & 1) != 0);
-        part.Sync();
-      }
-    });
-  });
-}
-
-// The same carry for one sequence, a matrix-vector product a step with f'
-// in registers:
-//   δ(t) = (grad_dense(t) + δ(t+1)·U) ⊙ f'(ĥ(t))   (row-vector form)
-// With `errors`, grad_dense(t) = e(t)·V (eq. 7.14) is the product's other
-// term, streaming V by rows (the fused path: no product over all steps
-// first); without, Δ holds grad_dense on entry and each step starts from it.
-// f'(ĥ(t)) comes from the stored h(t), hidden row t + 1. With `errors`,
-// `final_gradient` (∂L/∂h(T−1) from outside, or null) starts the last step's
-// sum; without, Δ already holds it.
-HWY_INLINE void MatVecCarry(Activation f, const float* errors,
-                            const float* final_gradient, const float* v,
-                            const float* u, const float* hidden,
-                            const Dims& dims, size_t steps, float* delta) {
-  const size_t n = dims.hidden;
-  WithActivation(f, [&](auto tag) {
-    for (size_t t = steps; t-- > 0;) {
-      float* delta_t = delta + t * n;
-      MatVecTerm terms[2];
-      size_t num_terms = 0;
-      if (errors != nullptr) {
-        terms[num_terms++] = {errors + t * dims.output, dims.output, v, n};
-      }
-      if (t + 1 < steps) terms[num_terms++] = {delta_t + n, n, u, n};
-      const float* init = errors == nullptr ? delta_t
-                          : t + 1 == steps  ? final_gradient
-                                            : nullptr;
-      MatVecColumns(
-          terms, num_terms, n, init,
-          TimesDerivative<decltype(tag)::value>{delta_t, hidden + (t + 1) * n});
-    }
-  });
 }
 
 // Elementwise work is split only into parts of at least this many elements
@@ -285,9 +179,11 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
   // Δ = δ(t) for every step: the reverse-time loop, eq. 7.14–7.15.
   const float* v = params.V().data();
   const float* u = params.U().data();
+  bool bias_gradient_summed = false;  // db, by the carry on its way
   if (internal::UsesFusedSteps(batch, dims.hidden)) {
-    MatVecCarry(f, errors, final_hidden_gradient, v, u, hidden, dims, steps,
-                delta);
+    bias_gradient_summed =
+        FusedCarry(f, errors, final_hidden_gradient, v, u, hidden, dims, steps,
+                   ws, delta, grads->b().data());
   } else {
     // grad_dense(t) = Vᵀ e(t) for every step at once (eq. 7.14), into Δ.
     Product(team, errors, v, rows, dims.output, dims.hidden, delta, pack);
@@ -341,7 +237,9 @@ void BackwardFromOutputError(const Model* model, Workspace::Impl* ws,
   }
   WeightGradient(team, batch == 1, errors, dims.output, hidden + block,
                  dims.hidden, rows, grads->V().data(), pack);
-  TeamColumnSums(team, delta, rows, dims.hidden, grads->b().data());
+  if (!bias_gradient_summed) {
+    TeamColumnSums(team, delta, rows, dims.hidden, grads->b().data());
+  }
   TeamColumnSums(team, errors, rows, dims.output, grads->c().data());
 
   if (dx) {

@@ -21,22 +21,25 @@ namespace elman::HWY_NAMESPACE {
 // this target's steps read): on AVX-512 at H = 16, 32 and 64 W, U and b in
 // quads, packed from the model's rows, for the Stream's kernel
 // (QuadFusedSteps); otherwise Wᵀ and Uᵀ for the column form. Vᵀ for either's
-// dense layer above a vector of outputs. Each copy's pointer is set in
-// `sequence` where, and only where, the copy is made.
+// dense layer above kRowFormMaxOutputs outputs (below, both read V's rows).
+// Each copy's pointer is set in `sequence` where, and only where, the copy
+// is made.
 void CopyFusedStepWeights(const Parameters& params, Workspace::Impl* ws,
                           ForwardSequenceArgs& sequence) {
   const Dims dims = ws->dims;
-  TransposeRows(params.V().data(), dims.hidden, ws->v_transposed.data(),
-                dims.output, 0, dims.output);
-  sequence.v_transposed = ws->v_transposed.data();
+  if (dims.output > kRowFormMaxOutputs) {
+    TransposeRows(params.V().data(), dims.hidden, ws->v_transposed.data(),
+                  dims.output, 0, dims.output);
+    sequence.v_transposed = ws->v_transposed.data();
+  }
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   if (internal::UsesQuads(ws->seq.batch, dims.hidden)) {
-    internal::PackQuadsFromRows(params.W().data(), dims.input, dims.hidden,
-                                ws->w_quads.data());
-    internal::PackQuadsFromRows(params.U().data(), dims.hidden, dims.hidden,
-                                ws->u_quads.data());
-    internal::PackQuadsFromRows(params.b().data(), 1, dims.hidden,
-                                ws->b_quads.data());
+    PackQuadsFromRowsByVectors(params.W().data(), dims.input, dims.hidden,
+                               ws->w_quads.data());
+    PackQuadsFromRowsByVectors(params.U().data(), dims.hidden, dims.hidden,
+                               ws->u_quads.data());
+    PackQuadsFromRowsByVectors(params.b().data(), 1, dims.hidden,
+                               ws->b_quads.data());
     sequence.w_quads = ws->w_quads.data();
     sequence.u_quads = ws->u_quads.data();
     sequence.b_quads = ws->b_quads.data();

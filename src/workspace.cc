@@ -52,6 +52,8 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       w_quads(internal::QuadFloatsIfUsed(1, d.input, d.hidden)),
       u_quads(internal::QuadFloatsIfUsed(1, d.hidden, d.hidden)),
       b_quads(internal::QuadFloatsIfUsed(1, 1, d.hidden)),
+      v_carry_quads(internal::QuadFloatsIfUsed(1, d.output, d.hidden)),
+      u_carry_quads(internal::QuadFloatsIfUsed(1, d.hidden, d.hidden)),
       u_transposed_panels(RecurrentPanelFloats(d, batch)),
       u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),

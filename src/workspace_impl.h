@@ -53,6 +53,10 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   // read them (internal::UsesQuads; the AVX-512 targets pack and read them,
   // in ForwardPass), else empty.
   internal::Buffer w_quads, u_quads, b_quads;
+  // V and U themselves in quads (PackQuadsFromMatrix), for eq. 7.15's carry
+  // over the same shapes (src/carry-inl.h, QuadCarrySteps; Backward packs
+  // them), else empty.
+  internal::Buffer v_carry_quads, u_carry_quads;
   // U in panels (src/panels.h): Uᵀ for Forward's recurrence, U for
   // Backward's carry, each packed once by its pass. One sequence above
   // kMatVecMaxHidden (internal::UsesPanels) runs its recurrences as

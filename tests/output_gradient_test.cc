@@ -102,12 +102,24 @@ TEST_P(OutputGradientTest, EveryActivationPairMatchesReference) {
 }
 
 // Every kernel path of the reverse-time loop (src/fused_path.h): B = 1 with
-// H in the fused range, the matrix-vector range and beyond (GEMM), and
-// B > 1 across tile boundaries.
+// H in the fused range (the column form, and the quads at H = 16, 32 and 64
+// on AVX-512, QuadCarrySteps, with and without the final hidden gradient),
+// the matrix-vector range and beyond (GEMM), and B > 1 across tile
+// boundaries.
 TEST_P(OutputGradientTest, EveryPathMatchesReference) {
   const auto tanh = Activation::kTanh, sigmoid = Activation::kSigmoid;
   const Case cases[] = {
       {{3, 31, 2}, {9, 1}, tanh, sigmoid, true, true, true, true},
+      {{4, 16, 5}, {7, 1}, sigmoid, tanh, false, true, true, true},
+      {{1, 32, 1},
+       {11, 1},
+       tanh,
+       Activation::kIdentity,
+       true,
+       true,
+       true,
+       true},
+      {{6, 64, 17}, {5, 1}, tanh, sigmoid, true, false, true, true},
       {{9, 63, 3}, {6, 1}, tanh, Activation::kIdentity, true, true, true, true},
       {{9, 130, 3}, {6, 1}, Activation::kRelu, tanh, false, true, true, true},
       {{17, 100, 15}, {7, 4}, sigmoid, tanh, true, true, true, true},

@@ -4,7 +4,8 @@
 // 8 × 8 tiles), destination rows near (row strips) and far apart (column
 // blocks), row ranges that start and end anywhere, and a sentinel in every
 // destination float the call must not write; TransposeBlock (a block of a
-// larger matrix, the GEMM's panels packed from Bᵀ) likewise. Then the
+// larger matrix, the GEMM's panels packed from Bᵀ) likewise, and on AVX-512
+// the two quad packers against their layout. Then the
 // dispatched internal::TransposeRows and internal::Transpose once each.
 #include <algorithm>
 #include <cstddef>
@@ -160,6 +161,70 @@ void TestBlock() {
   }
 }
 
+// PackQuadsFromMatrix (AVX-512 only): M in quads from M itself, against the
+// layout's definition (src/quads.h), at every k of kLengths (the last block
+// of 4 rows partial or whole) and 1, 2 and 4 units of columns; the floats
+// past M's last row zero, nothing past the layout written.
+void TestQuadsFromMatrix() {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  using internal::kQuadRows;
+  using internal::kQuadUnit;
+  for (size_t k : kernel_test::kLengths) {
+    for (size_t n : {16, 32, 64}) {
+      const std::vector<float> matrix = tt::NumberedSource(k, n);
+      const size_t floats = internal::QuadFloats(k, n);
+      std::vector<float> packed(floats + kQuadUnit, tt::kSentinel);
+      PackQuadsFromMatrix(matrix.data(), k, n, packed.data());
+      for (size_t i = 0; i < packed.size(); ++i) {
+        // i = (((block · units + unit) · 4 + a) · 4 + jj) · 4 + kk.
+        const size_t kk = i % kQuadRows, jj = i / kQuadRows % 4,
+                     a = i / (4 * kQuadRows) % 4, vector = i / kQuadUnit / 4;
+        const size_t unit = vector % (n / kQuadUnit),
+                     block = vector / (n / kQuadUnit);
+        const size_t row = block * kQuadRows + kk,
+                     col = unit * kQuadUnit + jj * 4 + a;
+        const float want = i >= floats ? tt::kSentinel
+                           : row < k   ? matrix[row * n + col]
+                                       : 0.0f;
+        ASSERT_EQ(packed[i], want)
+            << "packed[" << i << "] (row " << row << ", column " << col
+            << ") of " << k << " × " << n << ", " << hwy::TargetName(HWY_TARGET)
+            << (i >= floats ? " (must not be written)" : "");
+      }
+    }
+  }
+#else
+  GTEST_SKIP() << "PackQuadsFromMatrix is compiled for AVX-512 only";
+#endif
+}
+
+// PackQuadsFromRowsByVectors (AVX-512 only) against the layout's
+// definition, internal::PackQuadsFromRows, bit for bit: R (n × k) at every
+// k of kLengths (its last block of columns read through a masked load) and
+// 1, 2 and 4 units of rows; nothing past the layout written.
+void TestQuadsFromRows() {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  for (size_t k : kernel_test::kLengths) {
+    for (size_t n : {16, 32, 64}) {
+      const std::vector<float> rows = tt::NumberedSource(n, k);
+      const size_t floats = internal::QuadFloats(k, n);
+      std::vector<float> want(floats + internal::kQuadUnit, tt::kSentinel);
+      internal::PackQuadsFromRows(rows.data(), k, n, want.data());
+      std::vector<float> packed(want.size(), tt::kSentinel);
+      PackQuadsFromRowsByVectors(rows.data(), k, n, packed.data());
+      for (size_t i = 0; i < packed.size(); ++i) {
+        ASSERT_EQ(packed[i], want[i])
+            << "packed[" << i << "] of R " << n << " × " << k << ", "
+            << hwy::TargetName(HWY_TARGET)
+            << (i >= floats ? " (must not be written)" : "");
+      }
+    }
+  }
+#else
+  GTEST_SKIP() << "PackQuadsFromRowsByVectors is compiled for AVX-512 only";
+#endif
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -172,6 +237,8 @@ HWY_BEFORE_TEST(TransposeTest);
 HWY_EXPORT_AND_TEST_P(TransposeTest, TestWholeMatrix);
 HWY_EXPORT_AND_TEST_P(TransposeTest, TestRowRanges);
 HWY_EXPORT_AND_TEST_P(TransposeTest, TestBlock);
+HWY_EXPORT_AND_TEST_P(TransposeTest, TestQuadsFromMatrix);
+HWY_EXPORT_AND_TEST_P(TransposeTest, TestQuadsFromRows);
 
 // The library's entry point, on whichever target the process chose.
 TEST(TransposeDispatchTest, TransposeAndRowsMatchTheDefinition) {

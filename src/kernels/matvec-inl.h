@@ -678,7 +678,9 @@ HWY_INLINE V BroadcastBlock(V v) {
 /// the streaming step's recurrent product with Wᵀ and Uᵀ in quads
 /// (src/quads.h; w_quads: I × H, u_quads: H × H, and b_quads: b as a 1 × H
 /// matrix, each output's bias in the first lane of its block, which the
-/// accumulators start from). Each 128-bit broadcast of
+/// accumulators start from, or nullptr for none), and eq. 7.15's carry
+/// e(t)·V + δ(t+1)·U with V and U in their place (QuadCarrySteps,
+/// src/carry-inl.h). Each 128-bit broadcast of
 /// 4 inputs serves 4 rows of the matrix for every output, so ĥ loads 1 +
 /// 4/H times per FMA instead of the column form's 1 + 16/H. The sums are
 /// returned in registers, for the caller to apply f to all of them under
@@ -723,9 +725,11 @@ HWY_INLINE void MatVecQuads(D d, const float* HWY_RESTRICT x, size_t input,
   }
   // The bias from the start, off the chain that ends the step (an add after
   // the lane sums would lengthen it by one latency).
+  if (b_quads != nullptr) {
 #pragma GCC unroll 16
-  for (size_t q = 0; q < kAccs; ++q) {
-    acc[0][q] = hn::LoadU(d, b_quads + q * kQuadUnit);
+    for (size_t q = 0; q < kAccs; ++q) {
+      acc[0][q] = hn::LoadU(d, b_quads + q * kQuadUnit);
+    }
   }
   auto multiply_add =
       [&](size_t set, V quad, const float* HWY_RESTRICT weights)

@@ -34,6 +34,8 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "src/kernels/lambda_inline.h"
+#include "src/quads.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman::HWY_NAMESPACE {
@@ -69,6 +71,25 @@ inline void TransposeScalar(const float* HWY_RESTRICT src, size_t src_stride,
 // 8 lanes where vectors have 256 bits or more, else 4.
 using TileTag = hn::CappedTag<float, 8>;
 
+// Within each 128-bit block b, a 4 × 4 transpose of four rows: pairs of
+// rows interleaved by float, then pairs of those by two floats. quads[j]
+// then holds, in block b, column 4b + j of rows[0…3]: [rows[0][4b + j],
+// rows[1][4b + j], rows[2][4b + j], rows[3][4b + j]].
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void TransposeWithinBlocks(D d, const V* rows, V* quads) {
+  const hn::Repartition<uint64_t, D> d64;
+  const auto low01 = hn::BitCast(d64, hn::InterleaveLower(d, rows[0], rows[1]));
+  const auto high01 =
+      hn::BitCast(d64, hn::InterleaveUpper(d, rows[0], rows[1]));
+  const auto low23 = hn::BitCast(d64, hn::InterleaveLower(d, rows[2], rows[3]));
+  const auto high23 =
+      hn::BitCast(d64, hn::InterleaveUpper(d, rows[2], rows[3]));
+  quads[0] = hn::BitCast(d, hn::InterleaveLower(d64, low01, low23));
+  quads[1] = hn::BitCast(d, hn::InterleaveUpper(d64, low01, low23));
+  quads[2] = hn::BitCast(d, hn::InterleaveLower(d64, high01, high23));
+  quads[3] = hn::BitCast(d, hn::InterleaveUpper(d64, high01, high23));
+}
+
 // dst(j, i) = src(i, j) for an L × L tile, L = Lanes(d): src's rows are
 // src_stride floats apart, dst's dst_stride.
 template <class D>
@@ -78,30 +99,15 @@ HWY_INLINE void TransposeTile(D d, const float* HWY_RESTRICT src,
   using V = hn::Vec<D>;
   constexpr size_t kLanes = hn::MaxLanes(d);
   static_assert(kLanes == 4 || kLanes == 8, "tiles are 4 × 4 or 8 × 8");
-  const hn::Repartition<uint64_t, D> d64;
   V rows[kLanes];
 #pragma GCC unroll 8
   for (size_t i = 0; i < kLanes; ++i)
     rows[i] = hn::LoadU(d, src + i * src_stride);
-  // Within each 128-bit block b of every row (columns 4b…4b+3), a 4 × 4
-  // transpose over each group of four rows: pairs of rows interleaved by
-  // float, then pairs of those by two floats. quads[4g + j] then holds, in
-  // block b, column 4b + j of rows 4g…4g+3.
+  // quads[4g + j] holds, in block b, column 4b + j of rows 4g…4g+3.
   V quads[kLanes];
 #pragma GCC unroll 2
   for (size_t g = 0; g < kLanes; g += 4) {
-    const auto low01 =
-        hn::BitCast(d64, hn::InterleaveLower(d, rows[g], rows[g + 1]));
-    const auto high01 =
-        hn::BitCast(d64, hn::InterleaveUpper(d, rows[g], rows[g + 1]));
-    const auto low23 =
-        hn::BitCast(d64, hn::InterleaveLower(d, rows[g + 2], rows[g + 3]));
-    const auto high23 =
-        hn::BitCast(d64, hn::InterleaveUpper(d, rows[g + 2], rows[g + 3]));
-    quads[g] = hn::BitCast(d, hn::InterleaveLower(d64, low01, low23));
-    quads[g + 1] = hn::BitCast(d, hn::InterleaveUpper(d64, low01, low23));
-    quads[g + 2] = hn::BitCast(d, hn::InterleaveLower(d64, high01, high23));
-    quads[g + 3] = hn::BitCast(d, hn::InterleaveUpper(d64, high01, high23));
+    TransposeWithinBlocks(d, rows + g, quads + g);
   }
   if constexpr (kLanes == 4) {
 #pragma GCC unroll 4
@@ -194,6 +200,75 @@ HWY_INLINE void TransposeBlock(const float* HWY_RESTRICT src, size_t src_stride,
   td::TransposeScalar(src, src_stride, cols, dst, dst_stride, tiled_rows, rows,
                       0);
 }
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+/// packed = M in quads (src/quads.h: QuadFloats(k, n) floats, zero past
+/// M's last row) from M itself, k × n and row-major, n a multiple of
+/// kQuadUnit: eq. 7.15's carry reads V and U so (δ(t) = e(t)·V +
+/// δ(t+1)·U), where the forward's quads are Wᵀ and Uᵀ, packed from W's
+/// and U's rows (PackQuadsFromRows). The vectors of one block of 4 rows
+/// and one unit of 16 columns are those 4 rows' loads transposed within
+/// blocks: vector a holds M(4K + kk, 16r + 4jj + a) in lane 4jj + kk.
+HWY_INLINE void PackQuadsFromMatrix(const float* HWY_RESTRICT matrix, size_t k,
+                                    size_t n, float* HWY_RESTRICT packed) {
+  using internal::kQuadRows;
+  using internal::kQuadUnit;
+  const hn::FixedTag<float, kQuadUnit> d;
+  using V = hn::Vec<decltype(d)>;
+  for (size_t row = 0; row < k; row += kQuadRows) {
+    for (size_t col = 0; col < n; col += kQuadUnit) {
+      V rows[kQuadRows];
+#pragma GCC unroll 4
+      for (size_t kk = 0; kk < kQuadRows; ++kk) {
+        rows[kk] = row + kk < k ? hn::LoadU(d, matrix + (row + kk) * n + col)
+                                : hn::Zero(d);
+      }
+      V quads[kQuadRows];
+      transpose_detail::TransposeWithinBlocks(d, rows, quads);
+#pragma GCC unroll 4
+      for (size_t a = 0; a < kQuadRows; ++a) {
+        hn::StoreU(quads[a], d, packed + a * kQuadUnit);
+      }
+      packed += kQuadRows * kQuadUnit;
+    }
+  }
+}
+
+/// internal::PackQuadsFromRows (src/quads.h: M = Rᵀ in quads, from R's
+/// rows, n × k) by vectors, for Forward, which packs W, U and b at every
+/// call: each 512-bit vector of the layout is put together from four
+/// 128-bit loads, each the 4 floats R(j, 4K…4K+3) of one row (the last
+/// block's through a masked load, zero past column k − 1), and stored whole.
+/// Measured on Zen 5 (b, k = 1, and U at H = 32): the copies one quad at a
+/// time took 92 and 99 ns, most of a training step's copies at the seed's
+/// shape.
+HWY_INLINE void PackQuadsFromRowsByVectors(const float* HWY_RESTRICT rows,
+                                           size_t k, size_t n,
+                                           float* HWY_RESTRICT packed) {
+  using internal::kQuadRows;
+  using internal::kQuadUnit;
+  const hn::FixedTag<float, kQuadUnit> d;
+  const hn::FixedTag<float, kQuadUnit / 2> d_half;
+  const hn::FixedTag<float, kQuadRows> d_quad;
+  for (size_t begin = 0; begin < k; begin += kQuadRows) {
+    const auto columns = hn::FirstN(d_quad, std::min(kQuadRows, k - begin));
+    for (size_t unit = 0; unit < n; unit += kQuadUnit) {
+#pragma GCC unroll 4
+      for (size_t a = 0; a < 4; ++a) {
+        // Block jj: row unit + 4jj + a.
+        auto quad = [&](size_t jj) HWY_ATTR ELMAN_LAMBDA_INLINE {
+          return hn::MaskedLoad(columns, d_quad,
+                                rows + (unit + 4 * jj + a) * k + begin);
+        };
+        const auto low = hn::Combine(d_half, quad(1), quad(0));
+        const auto high = hn::Combine(d_half, quad(3), quad(2));
+        hn::StoreU(hn::Combine(d, high, low), d, packed);
+        packed += kQuadUnit;
+      }
+    }
+  }
+}
+#endif
 
 }  // namespace elman::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();

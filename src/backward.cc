@@ -7,8 +7,10 @@
 //   δ(t)   = (Δ(t) + δ(t+1) U) ⊙ f'(ĥ(t))           eq. 7.15, t = T−2…0
 //   dW = Δᵀ X, dU = Δᵀ H₋₁, dV = Eᵀ H, db = Σ δ, dc = Σ e, dX = Δ W,
 //   dh0 = δ(0) U
-// (row-vector form: δ(t+1) U is Uᵀ δ(t+1), and it streams U row by row),
-// in the form each shape runs it: src/carry-inl.h.
+// (row-vector form: δ(t+1) U is Uᵀ δ(t+1), and it reads U by rows), in the
+// form each shape runs it: src/carry-inl.h. One sequence of a small H (the
+// fused path) forms grad_dense(t) = e(t) V inside each step of the carry
+// instead, and at H = 16, 32 and 64 on AVX-512 the carry also sums db.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/backward.cc"
@@ -97,7 +99,8 @@ HWY_INLINE void Product(const internal::Team& team, const float* a,
 // (a few microseconds each, against the fork and join's one).
 inline constexpr double kMinElementsPerPart = 1 << 16;
 
-// db = Σ δ(t), dc = Σ e(t): sums[j] = Σ_r matrix[r·cols + j], the columns
+// db = Σ δ(t) (where the carry did not sum it), dc = Σ e(t): sums[j] =
+// Σ_r matrix[r·cols + j], the columns
 // shared out among the team's threads (each column's sum is one thread's, in
 // the same order as on one thread).
 HWY_INLINE void TeamColumnSums(const internal::Team& team, const float* matrix,

@@ -1,7 +1,7 @@
 // eq. 7.15's reverse-time loop, δ(t) = (grad_dense(t) + δ(t+1)·U) ⊙ f'(ĥ(t))
-// (row-vector form: δ(t+1)·U is Uᵀ δ(t+1), streaming U row by row), in the
-// form each shape runs it: several sequences as products of B rows a step
-// (GemmCarry); one sequence above kMatVecMaxHidden over U in panels
+// (row-vector form: δ(t+1)·U is Uᵀ δ(t+1), and the product reads U by its
+// rows), in the form each shape runs it: several sequences as products of B
+// rows a step (GemmCarry); one sequence above kMatVecMaxHidden over U in panels
 // (PanelCarry); one sequence below it as a matrix-vector product a step
 // (MatVecCarry), with e(t)·V as its other term on the fused path; and that
 // fused path at H = 16, 32 and 64 on AVX-512 over V and U in quads, δ in
@@ -228,9 +228,9 @@ HWY_INLINE void QuadCarry(Activation f, const float* errors,
 #endif
 
 // The carry of the fused path, e(t)·V a term of every step: over V and U in
-// quads where the forward ran on them (H = 16, 32, 64 on AVX-512), packed
-// here, at every call, from the weights as they are now, db summed on the
-// way into `bias_gradient`; elsewhere the column form. Returns whether it
+// quads where the forward's steps ran on quads (H = 16, 32, 64 on AVX-512),
+// packed here, at every call, from the weights as they are now, db summed on
+// the way into `bias_gradient`; elsewhere the column form. Returns whether it
 // wrote db.
 HWY_INLINE bool FusedCarry(Activation f, const float* errors,
                            const float* final_gradient, const float* v,

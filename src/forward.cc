@@ -20,14 +20,14 @@ namespace elman::HWY_NAMESPACE {
 // thousand floats, made here, on this target, so that they are the layout
 // this target's steps read): on AVX-512 at H = 16, 32 and 64 W, U and b in
 // quads, packed from the model's rows, for the Stream's kernel
-// (QuadFusedSteps); otherwise Wᵀ and Uᵀ for the column form. Vᵀ for either's
-// dense layer above kRowFormMaxOutputs outputs (below, both read V's rows).
-// Each copy's pointer is set in `sequence` where, and only where, the copy
-// is made.
+// (QuadFusedSteps); otherwise Wᵀ and Uᵀ for the column form. Vᵀ where the
+// dense layer reads it (FusedDenseLayerReadsTransposed: wider layers; the
+// narrower read V's rows). Each copy's pointer is set in `sequence` where,
+// and only where, the copy is made.
 void CopyFusedStepWeights(const Parameters& params, Workspace::Impl* ws,
                           ForwardSequenceArgs& sequence) {
   const Dims dims = ws->dims;
-  if (dims.output > kRowFormMaxOutputs) {
+  if (FusedDenseLayerReadsTransposed(dims)) {
     TransposeRows(params.V().data(), dims.hidden, ws->v_transposed.data(),
                   dims.output, 0, dims.output);
     sequence.v_transposed = ws->v_transposed.data();

@@ -63,6 +63,24 @@ HWY_INLINE void DenseLayer(const ForwardSequenceArgs& s, const float* hidden,
   });
 }
 
+/// Whether the fused steps' dense layer reads Vᵀ (s.v_transposed) at these
+/// dims on this target, so that Forward copies it only then: where H is 1,
+/// 2 or 4 whole vectors on AVX2 and AVX-512 (PanelFusedStep, and
+/// QuadFusedSteps, whose dense layer is PanelFusedStep's) above a vector of
+/// outputs, which V's rows serve up to (PanelDenseLayer); elsewhere
+/// (FusedStep's generic form, DenseLayer) above kRowFormMaxOutputs.
+HWY_INLINE bool FusedDenseLayerReadsTransposed(const Dims& dims) {
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+  constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
+  const size_t hidden_vecs = dims.hidden / kLanes;
+  if (dims.hidden % kLanes == 0 &&
+      (hidden_vecs == 1 || hidden_vecs == 2 || hidden_vecs == 4)) {
+    return dims.output > kLanes;
+  }
+#endif
+  return dims.output > kRowFormMaxOutputs;
+}
+
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
 /// PanelFusedStep's ĥ = b + x·Wᵀ + h·Uᵀ and h = f(ĥ) in column form, f
 /// chosen per vector of sums; h_previous == nullptr means h(−1) = 0.

@@ -23,7 +23,9 @@ struct ForwardSequenceArgs {
   const float* x = nullptr;  ///< [steps][B][I]
   /// Wᵀ, I×H, and Vᵀ, H×O: the column form's layout (FusedStep). Where
   /// they are null, the hoisted projections (ForwardSequence above the
-  /// fused path) read W and V themselves (GemmArgs::b_transposed).
+  /// fused path) read W and V themselves (GemmArgs::b_transposed); on the
+  /// fused path they are null where the steps do not read them (quads; a
+  /// dense layer by V's rows, FusedDenseLayerReadsTransposed).
   const float* w_transposed = nullptr;
   const float* v_transposed = nullptr;
   const float* u_transposed = nullptr;  ///< Uᵀ, H×H

@@ -1,6 +1,7 @@
-// A matrix stored in quads, for the streaming step's recurrent product on
-// AVX-512 (src/kernels/matvec-inl.h, MatVecQuads): ĥ = b + x·Wᵀ + h·Uᵀ at
-// H = 16, 32 or 64.
+// A matrix stored in quads, for the matrix-vector products of one sequence
+// on AVX-512 at H = 16, 32 or 64 (src/kernels/matvec-inl.h, MatVecQuads):
+// the step's ĥ = b + x·Wᵀ + h·Uᵀ (Stream and Forward), and eq. 7.15's carry
+// e(t)·V + δ(t+1)·U (Backward, src/carry-inl.h).
 //
 // The column form loads one broadcast of in[k] per row of M and feeds it to
 // H/16 FMAs: at H = 64 that is 5 loads for 4 FMAs, and on a core that
@@ -39,9 +40,10 @@ constexpr size_t QuadFloats(size_t k, size_t n) {
   return (k + kQuadRows - 1) / kQuadRows * kQuadRows * n;
 }
 
-/// Whether one sequence's Stream, and a workspace for Forward, hold Wᵀ, Uᵀ
-/// and b in quads: H = 16, 32 or 64, one, two or four units (the shapes of
-/// QuadFusedSteps on AVX-512).
+/// Whether one sequence's Stream, and a workspace, hold weights in quads
+/// (Wᵀ, Uᵀ and b for the steps, V and U for the carry): H = 16, 32 or 64,
+/// one, two or four units (the shapes of QuadFusedSteps and QuadCarrySteps
+/// on AVX-512).
 constexpr bool UsesQuads(size_t batch, size_t hidden) {
   return batch == 1 && (hidden == 16 || hidden == 32 || hidden == 64);
 }
@@ -55,9 +57,11 @@ constexpr size_t QuadFloatsIfUsed(size_t batch, size_t k, size_t hidden) {
 /// packed (QuadFloats(k, n) floats) = M = Rᵀ in quads, from R itself (n × k,
 /// row-major: a weight matrix as the model holds it, W, U, or b as n × 1);
 /// n must be a multiple of kQuadUnit. Each (K, r, a, jj) of the layout is
-/// the 4 floats R(j, 4K…4K+3) of one row: one 16-byte copy, no transposed
-/// copy made first (Forward packs W and U at every call; one float at a
-/// time made the training step at the seed's shape 1.09× slower on Zen 4).
+/// the 4 floats R(j, 4K…4K+3) of one row: one 16-byte copy. The layout's
+/// definition, and the Stream's packer (once, when it is made or loaded, on
+/// whatever target); Forward, which packs at every call, does the same by
+/// vectors (PackQuadsFromRowsByVectors, src/kernels/transpose-inl.h,
+/// tested equal to this).
 inline void PackQuadsFromRows(const float* rows, size_t k, size_t n,
                               float* packed) {
   const size_t blocks = (k + kQuadRows - 1) / kQuadRows;

@@ -1,7 +1,8 @@
 // Transposes of row-major float matrices on the SIMD target chosen at run
 // time (the kernel: src/kernels/transpose-inl.h). The passes copy weights
-// into the layouts their products read with these: Wᵀ and Vᵀ at every
-// Forward, Uᵀ's panels straight from U (src/panels.h), dW from dWᵀ.
+// into the layouts their products read with these: Wᵀ, Uᵀ and Vᵀ for the
+// Stream, Uᵀ for Forward's recurrence above the fused steps, Uᵀ's panels
+// straight from U (src/panels.h), dW from dWᵀ.
 #ifndef ELMAN_SRC_TRANSPOSE_H_
 #define ELMAN_SRC_TRANSPOSE_H_
 

@@ -43,9 +43,10 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
 
   // Weights transposed by Forward so that its products stream them by rows:
   // Wᵀ and Vᵀ for the fused steps only (empty where H never takes them;
-  // ReadsTransposedWeights), Uᵀ where the recurrence may read it in place
-  // (empty where every sequence reads it in panels: B = 1 above
-  // kMatVecMaxHidden).
+  // ReadsTransposedWeights; Wᵀ not made where the steps read quads, Vᵀ only
+  // for a dense layer that reads it, FusedDenseLayerReadsTransposed), Uᵀ
+  // where the recurrence may read it in place (empty where every sequence
+  // reads it in panels: B = 1 above kMatVecMaxHidden).
   internal::Buffer w_transposed;  // Wᵀ, I×H
   internal::Buffer u_transposed;  // Uᵀ, H×H
   internal::Buffer v_transposed;  // Vᵀ, H×O
@@ -69,10 +70,10 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   bool ReadsRecurrentPanels() const {
     return !internal::UsesMatVec(seq.batch, dims.hidden);
   }
-  // Whether Forward of the current sequence reads w_transposed and
-  // v_transposed (the fused steps' column form). Above the fused path the
-  // hoisted projections read W and V themselves (GemmArgs::b_transposed),
-  // and the copies are not made.
+  // Whether Forward of the current sequence may read w_transposed and
+  // v_transposed (the fused steps; CopyFusedStepWeights makes the copies
+  // its steps read). Above the fused path the hoisted projections read W
+  // and V themselves (GemmArgs::b_transposed), and no copy is made.
   bool ReadsTransposedWeights() const {
     return internal::UsesFusedSteps(seq.batch, dims.hidden);
   }

@@ -149,8 +149,10 @@ TEST_P(PassesTest, LargerShapesMatchReference) {
        true,
        false},
       // B = 1 at H = 16, 32 and 64, the Stream's kernel on AVX-512
-      // (QuadFusedSteps keeping ĥ, h and ŷ): the dense layer in rows (O ≤
-      // 7), reduced rows (O ≤ 16) and from memory (O > 16).
+      // (QuadFusedSteps keeping ĥ, h and ŷ) and the carry on quads
+      // (QuadCarrySteps, db summed on its way): the dense layer in rows (O ≤
+      // 7), reduced rows (O ≤ 16) and from memory (O > 16; at H = 16 also
+      // e(t)·V over whole groups of quads); T = 1 (no δ(t+1)); identity f.
       {{5, 16, 3},
        {9, 1},
        Activation::kTanh,
@@ -173,6 +175,49 @@ TEST_P(PassesTest, LargerShapesMatchReference) {
        Activation::kTanh,
        true,
        false,
+       true,
+       false},
+      {{3, 16, 20},
+       {5, 1},
+       Activation::kTanh,
+       Activation::kIdentity,
+       true,
+       true,
+       true,
+       false},
+      {{4, 16, 5},
+       {1, 1},
+       Activation::kTanh,
+       Activation::kSigmoid,
+       true,
+       true,
+       true,
+       true},
+      {{2, 64, 9},
+       {1, 1},
+       Activation::kRelu,
+       Activation::kIdentity,
+       false,
+       true,
+       true,
+       false},
+      {{5, 32, 3},
+       {7, 1},
+       Activation::kIdentity,
+       Activation::kTanh,
+       true,
+       true,
+       true,
+       true},
+      // B = 1 in the fused range with H not whole vectors (FusedStep's
+      // generic form) and a dense layer that reads Vᵀ (O above
+      // kRowFormMaxOutputs).
+      {{6, 20, 12},
+       {8, 1},
+       Activation::kTanh,
+       Activation::kIdentity,
+       true,
+       true,
        true,
        false},
   };

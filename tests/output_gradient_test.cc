@@ -107,30 +107,17 @@ TEST_P(OutputGradientTest, EveryActivationPairMatchesReference) {
 // the matrix-vector range and beyond (GEMM), and B > 1 across tile
 // boundaries.
 TEST_P(OutputGradientTest, EveryPathMatchesReference) {
-  const auto tanh = Activation::kTanh, sigmoid = Activation::kSigmoid;
+  const auto tanh = Activation::kTanh, sigmoid = Activation::kSigmoid,
+             relu = Activation::kRelu, identity = Activation::kIdentity;
   const Case cases[] = {
       {{3, 31, 2}, {9, 1}, tanh, sigmoid, true, true, true, true},
       {{4, 16, 5}, {7, 1}, sigmoid, tanh, false, true, true, true},
-      {{1, 32, 1},
-       {11, 1},
-       tanh,
-       Activation::kIdentity,
-       true,
-       true,
-       true,
-       true},
+      {{1, 32, 1}, {11, 1}, tanh, identity, true, true, true, true},
       {{6, 64, 17}, {5, 1}, tanh, sigmoid, true, false, true, true},
-      {{9, 63, 3}, {6, 1}, tanh, Activation::kIdentity, true, true, true, true},
-      {{9, 130, 3}, {6, 1}, Activation::kRelu, tanh, false, true, true, true},
+      {{9, 63, 3}, {6, 1}, tanh, identity, true, true, true, true},
+      {{9, 130, 3}, {6, 1}, relu, tanh, false, true, true, true},
       {{17, 100, 15}, {7, 4}, sigmoid, tanh, true, true, true, true},
-      {{2, 33, 3},
-       {50, 5},
-       tanh,
-       Activation::kIdentity,
-       true,
-       true,
-       false,
-       true},
+      {{2, 33, 3}, {50, 5}, tanh, identity, true, true, false, true},
   };
   uint64_t seed = 500;
   for (const Case& c : cases) RunCase(c, seed++);

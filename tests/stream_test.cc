@@ -71,9 +71,10 @@ std::vector<Case> AllCases() {
   // vectors (8, 16, 32 on AVX2; 16, 32, 64 on AVX-512), and its dense layer
   // the row form (O ≤ 7), the reduced rows (up to a vector; O = 13 ends in
   // a partial group of four), a panel of two vectors, or the generic product
-  // beyond: O = 24 is two vectors on AVX-512 and three on AVX2.
+  // beyond: O = 24 is two vectors on AVX-512 and three on AVX2, O = 32 and
+  // 48 several panels on either.
   const size_t hiddens[] = {8, 16, 32, 64};
-  const size_t outputs[] = {3, 8, 13, 16, 24, 40};
+  const size_t outputs[] = {3, 8, 13, 16, 24, 32, 40, 48};
   size_t pair = 0;
   for (size_t hidden : hiddens) {
     for (size_t output : outputs) {

@@ -100,9 +100,8 @@ HWY_INLINE void Product(const internal::Team& team, const float* a,
 inline constexpr double kMinElementsPerPart = 1 << 16;
 
 // db = Σ δ(t) (where the carry did not sum it), dc = Σ e(t): sums[j] =
-// Σ_r matrix[r·cols + j], the columns
-// shared out among the team's threads (each column's sum is one thread's, in
-// the same order as on one thread).
+// Σ_r matrix[r·cols + j], the columns shared out among the team's threads
+// (each column's sum is one thread's, in the same order as on one thread).
 HWY_INLINE void TeamColumnSums(const internal::Team& team, const float* matrix,
                                size_t rows, size_t cols, float* sums) {
   const size_t lanes = hn::Lanes(hn::ScalableTag<float>());

@@ -203,28 +203,6 @@ HWY_NOINLINE void QuadCarrySteps(Activation f, const float* errors,
     }
   });
 }
-
-// QuadCarrySteps for H = 16, 32 or 64 (one, two or four units).
-HWY_INLINE void QuadCarry(Activation f, const float* errors,
-                          const float* final_gradient, const float* v_quads,
-                          const float* u_quads, const float* hidden,
-                          const Dims& dims, size_t steps, float* delta,
-                          float* bias_gradient) {
-  switch (dims.hidden / internal::kQuadUnit) {
-    case 1:
-      return QuadCarrySteps<1>(f, errors, dims.output, v_quads, u_quads,
-                               final_gradient, hidden, steps, delta,
-                               bias_gradient);
-    case 2:
-      return QuadCarrySteps<2>(f, errors, dims.output, v_quads, u_quads,
-                               final_gradient, hidden, steps, delta,
-                               bias_gradient);
-    default:
-      return QuadCarrySteps<4>(f, errors, dims.output, v_quads, u_quads,
-                               final_gradient, hidden, steps, delta,
-                               bias_gradient);
-  }
-}
 #endif
 
 // The carry of the fused path, e(t)·V a term of every step: over V and U in
@@ -241,9 +219,12 @@ HWY_INLINE bool FusedCarry(Activation f, const float* errors,
   if (internal::UsesQuads(1, dims.hidden)) {
     PackQuadsFromMatrix(v, dims.output, dims.hidden, ws->v_carry_quads.data());
     PackQuadsFromMatrix(u, dims.hidden, dims.hidden, ws->u_carry_quads.data());
-    QuadCarry(f, errors, final_gradient, ws->v_carry_quads.data(),
-              ws->u_carry_quads.data(), hidden, dims, steps, delta,
-              bias_gradient);
+    WithQuadUnits(dims.hidden, [&](auto units) HWY_ATTR {
+      QuadCarrySteps<decltype(units)::value>(
+          f, errors, dims.output, ws->v_carry_quads.data(),
+          ws->u_carry_quads.data(), final_gradient, hidden, steps, delta,
+          bias_gradient);
+    });
     return true;
   }
 #else

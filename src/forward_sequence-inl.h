@@ -254,17 +254,10 @@ HWY_INLINE void QuadFusedStepsOfHidden(const ForwardSequenceArgs& s,
                                        const float* x, size_t steps,
                                        const float* h_initial, float* hidden,
                                        float* pre_output, float* y) {
-  switch (s.dims.hidden / internal::kQuadUnit) {
-    case 1:
-      return QuadFusedSteps<1, kKeepAll>(s, x, steps, h_initial, hidden,
-                                         pre_output, y);
-    case 2:
-      return QuadFusedSteps<2, kKeepAll>(s, x, steps, h_initial, hidden,
-                                         pre_output, y);
-    default:
-      return QuadFusedSteps<4, kKeepAll>(s, x, steps, h_initial, hidden,
-                                         pre_output, y);
-  }
+  WithQuadUnits(s.dims.hidden, [&](auto units) HWY_ATTR {
+    QuadFusedSteps<decltype(units)::value, kKeepAll>(s, x, steps, h_initial,
+                                                     hidden, pre_output, y);
+  });
 }
 #endif
 

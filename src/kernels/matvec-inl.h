@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "elman/model.h"
@@ -673,6 +674,22 @@ HWY_INLINE V BroadcastBlock(V v) {
 }
 
 }  // namespace matvec_detail
+
+/// Calls fn(std::integral_constant<size_t, kUnits>{}) for H = 16·kUnits,
+/// kUnits 1, 2 or 4 (internal::UsesQuads' shapes): the one runtime choice
+/// of a kernel over quads (the steps, QuadFusedSteps; the carry,
+/// QuadCarrySteps), outside its loop over steps.
+template <class Fn>
+HWY_INLINE void WithQuadUnits(size_t hidden, Fn&& fn) {
+  switch (hidden / internal::kQuadUnit) {
+    case 1:
+      return fn(std::integral_constant<size_t, 1>{});
+    case 2:
+      return fn(std::integral_constant<size_t, 2>{});
+    default:
+      return fn(std::integral_constant<size_t, 4>{});
+  }
+}
 
 /// sums[r] = (b + x·Wᵀ + h·Uᵀ)[16r, 16r + 16) for H = 16·kUnits outputs:
 /// the streaming step's recurrent product with Wᵀ and Uᵀ in quads

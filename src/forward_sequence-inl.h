@@ -63,6 +63,16 @@ HWY_INLINE void DenseLayer(const ForwardSequenceArgs& s, const float* hidden,
   });
 }
 
+#if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
+/// H's whole vectors where a fused step is one kernel (PanelFusedStep, and
+/// on AVX-512 QuadFusedSteps): 1, 2 or 4; else 0, the generic FusedStep.
+constexpr size_t PanelFusedHiddenVecs(size_t hidden) {
+  constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
+  const size_t vecs = hidden % kLanes == 0 ? hidden / kLanes : 0;
+  return vecs == 1 || vecs == 2 || vecs == 4 ? vecs : 0;
+}
+#endif
+
 /// Whether the fused steps' dense layer reads Vᵀ (s.v_transposed) at these
 /// dims on this target, so that Forward copies it only then: where H is 1,
 /// 2 or 4 whole vectors on AVX2 and AVX-512 (PanelFusedStep, and
@@ -71,11 +81,8 @@ HWY_INLINE void DenseLayer(const ForwardSequenceArgs& s, const float* hidden,
 /// (FusedStep's generic form, DenseLayer) above kRowFormMaxOutputs.
 HWY_INLINE bool FusedDenseLayerReadsTransposed(const Dims& dims) {
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
-  constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
-  const size_t hidden_vecs = dims.hidden / kLanes;
-  if (dims.hidden % kLanes == 0 &&
-      (hidden_vecs == 1 || hidden_vecs == 2 || hidden_vecs == 4)) {
-    return dims.output > kLanes;
+  if (PanelFusedHiddenVecs(dims.hidden) != 0) {
+    return dims.output > hn::MaxLanes(hn::ScalableTag<float>());
   }
 #endif
   return dims.output > kRowFormMaxOutputs;
@@ -301,21 +308,18 @@ HWY_INLINE void FusedStep(const ForwardSequenceArgs& s, const float* x,
                           float* hidden, float* pre_output, float* y) {
   const Dims dims = s.dims;
 #if HWY_TARGET <= HWY_AVX2 && !HWY_HAVE_SCALABLE
-  constexpr size_t kLanes = hn::MaxLanes(hn::ScalableTag<float>());
-  if (dims.hidden % kLanes == 0) {
-    switch (dims.hidden / kLanes) {
-      case 1:
-        return PanelFusedStep<1>(s, x, h_previous, pre_hidden, hidden,
-                                 pre_output, y);
-      case 2:
-        return PanelFusedStep<2>(s, x, h_previous, pre_hidden, hidden,
-                                 pre_output, y);
-      case 4:
-        return PanelFusedStep<4>(s, x, h_previous, pre_hidden, hidden,
-                                 pre_output, y);
-      default:
-        break;
-    }
+  switch (PanelFusedHiddenVecs(dims.hidden)) {
+    case 1:
+      return PanelFusedStep<1>(s, x, h_previous, pre_hidden, hidden, pre_output,
+                               y);
+    case 2:
+      return PanelFusedStep<2>(s, x, h_previous, pre_hidden, hidden, pre_output,
+                               y);
+    case 4:
+      return PanelFusedStep<4>(s, x, h_previous, pre_hidden, hidden, pre_output,
+                               y);
+    default:
+      break;  // the generic form below
   }
 #endif
   const MatVecTerm terms[2] = {

@@ -46,16 +46,25 @@ endif()
 
 add_compile_options(${elman_fuzz_compile_flags})
 add_link_options(-fsanitize=${elman_fuzz_sanitizers})
-# The SIMD kernels' sources (each compiled once per Highway target) without
-# UBSan: with it, clang took 2.2× as long over them (src/backward.cc 335
-# against 150 s, src/gemm.cc 66 against 29; Zen 5, 2026-12-02), most of the
-# fuzz job's build. AddressSanitizer and the fuzzer's coverage stay on them;
+# The SIMD kernels' sources of `target` without UBSan: those that
+# include hwy/foreach_target.h, each compiled once per Highway target, found
+# by reading the sources (so a new kernel file joins them by itself). With
+# UBSan, clang took 2.2× as long over them (src/backward.cc 335 against
+# 150 s, src/gemm.cc 66 against 29; Zen 5, 2026-12-02), most of the fuzz
+# job's build. AddressSanitizer and the fuzzer's coverage stay on them;
 # UBSan stays on everything that parses, validates and dispatches (src/io,
 # model.cc, validate.cc, workspace.cc, …) and on the fuzz targets. The
 # kernels run under UBSan on every target in .ci/sanitize, over the whole
-# test suite.
-set_source_files_properties(
-  src/backward.cc src/backward_gradient.cc src/forward.cc src/gemm.cc
-  src/loss.cc src/optim.cc src/stream.cc src/transpose.cc
-  DIRECTORY ${PROJECT_SOURCE_DIR}
-  PROPERTIES COMPILE_OPTIONS "-fno-sanitize=undefined")
+# test suite. Called once the library's object target is defined.
+function(elman_fuzz_kernels_without_ubsan target)
+  get_target_property(sources ${target} SOURCES)
+  get_target_property(source_dir ${target} SOURCE_DIR)
+  foreach(source IN LISTS sources)
+    file(STRINGS ${source_dir}/${source} includes_targets
+         REGEX "hwy/foreach_target[.]h")
+    if(includes_targets)
+      set_source_files_properties(${source} TARGET_DIRECTORY ${target}
+        PROPERTIES COMPILE_OPTIONS "-fno-sanitize=undefined")
+    endif()
+  endforeach()
+endfunction()

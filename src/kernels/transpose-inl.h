@@ -237,14 +237,39 @@ HWY_INLINE void PackQuadsFromMatrix(const float* HWY_RESTRICT matrix, size_t k,
   }
 }
 
+namespace transpose_detail {
+
+// The 4 × 4 transpose of 128-bit blocks: block m of out[j] is block j of
+// in[m]. Two rounds of vshuff32x4, each block from either of two vectors
+// (Highway 1.0 has no op for it): first the low and the high halves of
+// pairs of rows, then their even and odd blocks.
+template <class V>
+HWY_INLINE void TransposeBlocks(const V (&in)[4], V (&out)[4]) {
+  const __m512 low01 = _mm512_shuffle_f32x4(in[0].raw, in[1].raw, 0x44);
+  const __m512 high01 = _mm512_shuffle_f32x4(in[0].raw, in[1].raw, 0xEE);
+  const __m512 low23 = _mm512_shuffle_f32x4(in[2].raw, in[3].raw, 0x44);
+  const __m512 high23 = _mm512_shuffle_f32x4(in[2].raw, in[3].raw, 0xEE);
+  out[0] = V{_mm512_shuffle_f32x4(low01, low23, 0x88)};
+  out[1] = V{_mm512_shuffle_f32x4(low01, low23, 0xDD)};
+  out[2] = V{_mm512_shuffle_f32x4(high01, high23, 0x88)};
+  out[3] = V{_mm512_shuffle_f32x4(high01, high23, 0xDD)};
+}
+
+}  // namespace transpose_detail
+
 /// internal::PackQuadsFromRows (src/quads.h: M = Rᵀ in quads, from R's
 /// rows, n × k) by vectors, for Forward, which packs W, U and b at every
-/// call: each 512-bit vector of the layout is put together from four
-/// 128-bit loads, each the 4 floats R(j, 4K…4K+3) of one row (the last
-/// block's through a masked load, zero past column k − 1), and stored whole.
-/// Measured on Zen 5 (b, k = 1, and U at H = 32): the copies one quad at a
-/// time took 92 and 99 ns, most of a training step's copies at the seed's
-/// shape.
+/// call. Each vector (K, r, a) of the layout holds the 4 floats
+/// R(j, 4K…4K+3) of the rows j = 16r + 4jj + a, jj = 0…3. Sixteen columns
+/// at a time, those 4 rows' 512-bit loads hold the vectors of 4 blocks K,
+/// which one transpose of 128-bit blocks takes apart (4 loads and 8
+/// shuffles for 4 vectors); the columns past the last 16 are put together
+/// from 128-bit loads, a masked one for the last quad (zero past column
+/// k − 1). Measured on Zen 5, Forward alone at T = 1 (pinned, two builds
+/// alternated): 136 → 111 ns at I = 1, H = 32 and 381 → 298 ns at I = 16,
+/// H = 64 against 128-bit loads for every quad; the copies one quad at a
+/// time before those had taken 92 ns for b (k = 1) and 99 ns for U at
+/// H = 32.
 HWY_INLINE void PackQuadsFromRowsByVectors(const float* HWY_RESTRICT rows,
                                            size_t k, size_t n,
                                            float* HWY_RESTRICT packed) {
@@ -253,7 +278,32 @@ HWY_INLINE void PackQuadsFromRowsByVectors(const float* HWY_RESTRICT rows,
   const hn::FixedTag<float, kQuadUnit> d;
   const hn::FixedTag<float, kQuadUnit / 2> d_half;
   const hn::FixedTag<float, kQuadRows> d_quad;
-  for (size_t begin = 0; begin < k; begin += kQuadRows) {
+  using V = hn::Vec<decltype(d)>;
+  const size_t block_floats = kQuadRows * n;  // one block K of the layout
+  size_t begin = 0;
+  for (; begin + kQuadUnit <= k; begin += kQuadUnit) {
+    float* HWY_RESTRICT blocks = packed + begin / kQuadRows * block_floats;
+    for (size_t unit = 0; unit < n; unit += kQuadUnit) {
+#pragma GCC unroll 4
+      for (size_t a = 0; a < 4; ++a) {
+        V row_columns[4];  // jj: row unit + 4jj + a, columns begin…begin+15
+#pragma GCC unroll 4
+        for (size_t jj = 0; jj < 4; ++jj) {
+          row_columns[jj] =
+              hn::LoadU(d, rows + (unit + 4 * jj + a) * k + begin);
+        }
+        V vectors[4];  // m: the vector (begin/4 + m, unit/16, a)
+        transpose_detail::TransposeBlocks(row_columns, vectors);
+#pragma GCC unroll 4
+        for (size_t m = 0; m < 4; ++m) {
+          hn::StoreU(vectors[m], d,
+                     blocks + m * block_floats + 4 * unit + a * kQuadUnit);
+        }
+      }
+    }
+  }
+  packed += begin / kQuadRows * block_floats;
+  for (; begin < k; begin += kQuadRows) {
     const auto columns = hn::FirstN(d_quad, std::min(kQuadRows, k - begin));
     for (size_t unit = 0; unit < n; unit += kQuadUnit) {
 #pragma GCC unroll 4

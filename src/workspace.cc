@@ -57,7 +57,8 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       u_transposed_panels(RecurrentPanelFloats(d, batch)),
       u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),
-      gemm_pack(kGemmPackFloats * (threads != nullptr ? threads->size() : 1)) {}
+      gemm_pack(kGemmPackBFloats * (threads != nullptr ? threads->size() : 1)) {
+}
 
 Workspace::Workspace(Dims dims, size_t max_steps, size_t max_batch)
     : impl_(std::make_unique<Impl>(dims, max_steps, max_batch)) {}

@@ -79,12 +79,13 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   }
 
   // The pool the passes share their work with (nullptr: none), and where
-  // the products pack their panels of B (GemmArgs::pack): kGemmPackFloats
-  // per thread.
+  // the products pack their panels of B (GemmArgs::pack): kGemmPackBFloats
+  // per thread (32 KiB). No pass asks to pack A
+  // (GemmArgs::pack_strided_a), whose block would take kGemmPackFloats.
   ThreadPool::Impl* pool = nullptr;
   internal::Buffer gemm_pack;
 
-  internal::Team team() { return {pool, gemm_pack.data(), kGemmPackFloats}; }
+  internal::Team team() { return {pool, gemm_pack.data(), kGemmPackBFloats}; }
 };
 
 }  // namespace elman

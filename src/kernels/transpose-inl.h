@@ -4,9 +4,9 @@
 // from W and V, dW from dWᵀ), and at H = 512 those copies were a tenth of
 // Forward when they moved one float at a time (a scalar load and a scalar
 // store each, about a cycle per float on Zen 5). At the end, on AVX-512,
-// the two packers of the quad layout (src/quads.h), which transpose within
-// 128-bit blocks: the forward's from the weights' rows, the carry's from
-// the matrix itself.
+// the two packers of the quad layout (src/quads.h): the forward's, from the
+// weights' rows, transposes 128-bit blocks; the carry's, from the matrix
+// itself, transposes within them.
 //
 // A tile is L × L floats (L = 8 with 256-bit vectors, 4 with 128-bit): L
 // row loads, a transpose in registers (interleaves of 32-bit and 64-bit

@@ -80,7 +80,7 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
 
   // The pool the passes share their work with (nullptr: none), and where
   // the products pack their panels of B (GemmArgs::pack): kGemmPackBFloats
-  // per thread (32 KiB). No pass asks to pack A
+  // per thread (32 KiB on x86-64). No pass asks to pack A
   // (GemmArgs::pack_strided_a), whose block would take kGemmPackFloats.
   ThreadPool::Impl* pool = nullptr;
   internal::Buffer gemm_pack;

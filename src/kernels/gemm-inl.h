@@ -48,8 +48,9 @@ inline constexpr size_t kGemmWidestPanelFloats = 4 * internal::kMaxVectorFloats;
 /// The B panel's part of the pack scratch, one K block (128 rows) of the
 /// widest panel (32 KiB on AVX-512, stays in L1 while the row tiles stream
 /// past it; the panels of a narrower vector use the start of it): enough for
-/// every product that does not ask to pack A (GemmArgs::pack_strided_a),
-/// such as all of a Stream's.
+/// every product that does not ask to pack A (GemmArgs::pack_strided_a):
+/// all of the library's, a Stream's and a Workspace's. (kGemmPackFloats is
+/// for the GEMM's tests and benchmark, which also pack A.)
 inline constexpr size_t kGemmPackBFloats = 128 * kGemmWidestPanelFloats;
 /// Size of the scratch (GemmArgs::pack) that Gemm packs its operands into:
 /// the B panel's part, then one block of 192 rows × 128 of A when A is read

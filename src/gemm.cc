@@ -340,9 +340,8 @@ HWY_INLINE void TileBody(D d, const GemmArgs& args, APanel a_panel, Panel panel,
 // forwarding per call (3–4 % of 512×512×50 on Zen 5, where K is short).
 template <size_t kRows, size_t kVecs, class D>
 HWY_NOINLINE void TileOutOfLine(D d, const GemmArgs& args,
-                                const APanel& a_panel, Panel panel,
-                                size_t row0, size_t rows, size_t col0,
-                                const KBlock& block) {
+                                const APanel& a_panel, Panel panel, size_t row0,
+                                size_t rows, size_t col0, const KBlock& block) {
   TileBody<kRows, kVecs>(d, args, a_panel, panel, row0, rows, col0, block);
 }
 template <size_t kRows, size_t kVecs, class D>

@@ -38,7 +38,7 @@
 
 #include "hwy/highway.h"
 #include "src/forward_sequence-inl.h"
-#include "src/kernels/elementwise-inl.h"
+#include "src/kernels/finite-inl.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/panels.h"
 #include "src/quads.h"
@@ -208,7 +208,9 @@ HWY_NOINLINE void GemmStep(Stream::Impl* stream, const float* x, float* y) {
 // One step: FusedStep for one sequence of small H, PanelStep for one of
 // large H, otherwise GemmStep. Either way h(t) goes to the other state
 // buffer, which then becomes the live one. Returns false, having changed
-// nothing, if x holds a value that is not finite.
+// nothing, if x holds a value that is not finite (checked here, in the
+// step's own target: a separate dispatched pass would add a call to the
+// latency path).
 bool StreamStep(Stream::Impl* stream, const float* x, float* y) {
   const Dims dims = stream->dims;
   const size_t batch = stream->batch;

@@ -1,11 +1,35 @@
 #include "src/validate.h"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/validate.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+// Must come after foreach_target.h.
+#include "hwy/highway.h"
+#include "src/kernels/finite-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace elman::HWY_NAMESPACE {
+
+// CheckFinite's scan, one target's entry of the dispatch table.
+bool AllFiniteOnTarget(const float* values, size_t n) {
+  return AllFinite(values, n);
+}
+
+}  // namespace elman::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include <cstdint>
 #include <cstring>
 #include <string>
 
 #include "elman/error.h"
+#include "src/dispatch.h"
 #include "src/workspace_impl.h"
+
+namespace elman {
+HWY_EXPORT(AllFiniteOnTarget);
+}  // namespace elman
 
 namespace elman::internal {
 namespace {
@@ -62,16 +86,12 @@ void CheckSequence(const char* function, SequenceShape seq, size_t max_steps,
 
 void CheckFinite(const char* function, const char* argument,
                  std::span<const float> values) {
-  // Exponent bits all ones means inf or NaN. Written on the bits, with no
-  // early exit, so the compiler vectorises it; the position is found after.
+  // The scan in the dispatched target's SIMD: Stream::Run and Forward check
+  // their whole input x on every call, and the baseline (SSE2) loop of the
+  // bits cost 2 % of Run at (16,64,16,100,1) on Zen 5. The position, only
+  // on failure: exponent bits all ones means inf or NaN.
+  if (ELMAN_DISPATCH(AllFiniteOnTarget)(values.data(), values.size())) return;
   constexpr uint32_t kExponent = 0x7F800000u;
-  uint32_t any_bad = 0;
-  for (float value : values) {
-    uint32_t bits;
-    std::memcpy(&bits, &value, sizeof(bits));
-    any_bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
-  }
-  if (!any_bad) return;
   for (size_t i = 0; i < values.size(); ++i) {
     uint32_t bits;
     std::memcpy(&bits, &values[i], sizeof(bits));
@@ -114,3 +134,4 @@ SequenceShape CheckBackwardCall(const char* function, const Model& model,
 }
 
 }  // namespace elman::internal
+#endif  // HWY_ONCE

@@ -1,8 +1,9 @@
 // The loss-side kernels of src/kernels/elementwise-inl.h on every compiled
 // SIMD target, against loops in double: OutputError (e(t) of eq. 7.14 with a
 // step weight), SumSquaredDifference (2·L(t), eq. 7.11–7.13) and ColumnSums
-// (db = Σ δ(t), dc = Σ e(t)), on every length at every misalignment, with
-// NaN around the inputs and canaries around the outputs.
+// (db = Σ δ(t), dc = Σ e(t)), and AllFinite (the finiteness check of every
+// input), on every length at every misalignment, with NaN around the inputs
+// and canaries around the outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -19,6 +20,7 @@
 #include "hwy/highway.h"
 #include "hwy/tests/test_util-inl.h"
 #include "src/kernels/elementwise-inl.h"
+#include "src/kernels/finite-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace elman {
@@ -171,6 +173,38 @@ void TestColumnSums() {
   }
 }
 
+// AllFinite: true on finite values up to ±FLT_MAX, subnormals and −0, with
+// NaN all around the run; false with one NaN, +∞ or −∞ at any position.
+void TestAllFinite() {
+  const float extremes[] = {std::numeric_limits<float>::max(),
+                            -std::numeric_limits<float>::max(),
+                            std::numeric_limits<float>::denorm_min(), -0.0f};
+  const float not_finite[] = {kt::kNaN, std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity()};
+  std::mt19937_64 random(23);
+  std::vector<size_t> lengths(std::begin(kt::kLengths), std::end(kt::kLengths));
+  lengths.push_back(0);
+  for (size_t n : lengths) {
+    for (size_t offset = 0; offset < 4; ++offset) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " offset " +
+                   std::to_string(offset) + " " + hwy::TargetName(HWY_TARGET));
+      GuardedMatrix values(1, n, n, offset, 0, kt::kNaN);
+      values.FillRandom(random, -1e30f, 1e30f);
+      for (size_t i = 0; i < n; i += 5) values.at(0, i) = extremes[i / 5 % 4];
+      ASSERT_TRUE(AllFinite(values.data(), n));
+      for (size_t i = 0; i < n; ++i) {
+        const float kept = values.at(0, i);
+        for (float bad : not_finite) {
+          values.at(0, i) = bad;
+          ASSERT_FALSE(AllFinite(values.data(), n))
+              << bad << " at [" << i << "]";
+        }
+        values.at(0, i) = kept;
+      }
+    }
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -183,5 +217,6 @@ HWY_BEFORE_TEST(ElementwiseTest);
 HWY_EXPORT_AND_TEST_P(ElementwiseTest, TestOutputError);
 HWY_EXPORT_AND_TEST_P(ElementwiseTest, TestSumSquaredDifference);
 HWY_EXPORT_AND_TEST_P(ElementwiseTest, TestColumnSums);
+HWY_EXPORT_AND_TEST_P(ElementwiseTest, TestAllFinite);
 }  // namespace elman
 #endif

@@ -38,26 +38,6 @@ HWY_INLINE void ZipWith(D d, const float* a, const float* b, float* out,
   }
 }
 
-/// Whether every in[i], i < n, is finite: x − x is 0 for a finite x and
-/// NaN for ±∞ and NaN. Stream::Step's check of its input, in the step's
-/// own SIMD target: a separate scalar pass cost a call and a loop on the
-/// latency path (the failing element is then found by internal::CheckFinite).
-HWY_INLINE bool AllFinite(const float* in, size_t n) {
-  const hn::ScalableTag<float> d;
-  const size_t lanes = hn::Lanes(d);
-  auto differences = hn::Zero(d);
-  size_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    const auto v = hn::LoadU(d, in + i);
-    differences = hn::Add(differences, hn::Sub(v, v));
-  }
-  if (i < n) {
-    const auto v = LoadPartial(d, in + i, n - i);
-    differences = hn::Add(differences, hn::Sub(v, v));
-  }
-  return hn::AllFalse(d, hn::IsNaN(differences));
-}
-
 /// error[i] = weight · (g(pre[i]) − target[i]) · g'(pre[i]) for i < n:
 /// e(t) = ∂L/∂ŷ(t), the start of eq. 7.14, with the step's loss weight.
 HWY_INLINE void OutputError(Activation output_activation, const float* pre,

@@ -137,25 +137,6 @@ HWY_INLINE void ColumnSums(const float* matrix, size_t rows, size_t cols,
     if (vecs > 3) store(3, acc3);
   }
 #else
-  if (cols <= lanes) {
-    // One vector of columns (dc at small O, db at small H): four sums over
-    // the rows in turn, so that the adds do not wait for each other (one
-    // chain of T adds took 27 ns at T = 25 in the training step at the
-    // seed's shape on Zen 5), added in a fixed order at the end.
-    hn::Vec<decltype(d)> acc0 = hn::Zero(d), acc1 = hn::Zero(d),
-                         acc2 = hn::Zero(d), acc3 = hn::Zero(d);
-    size_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      acc0 = hn::Add(acc0, hn::LoadU(d, matrix + r * ld));
-      acc1 = hn::Add(acc1, hn::LoadU(d, matrix + (r + 1) * ld));
-      acc2 = hn::Add(acc2, hn::LoadU(d, matrix + (r + 2) * ld));
-      acc3 = hn::Add(acc3, hn::LoadU(d, matrix + (r + 3) * ld));
-    }
-    for (; r < rows; ++r) acc0 = hn::Add(acc0, hn::LoadU(d, matrix + r * ld));
-    StorePartial(d, hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3)), sums,
-                 cols);
-    return;
-  }
   for (size_t col0 = 0; col0 < cols; col0 += kVecs * lanes) {
     hn::Vec<decltype(d)> acc[kVecs];
     for (size_t v = 0; v < kVecs; ++v) acc[v] = hn::Zero(d);

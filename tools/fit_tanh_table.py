@@ -27,22 +27,11 @@ import struct
 
 import numpy as np
 
+# The float helpers of the other tanh kernel's fit (this directory).
+from fit_tanh import as_float, shortest
+
 DEGREE = 6  # of c0 + t·Q(t)
 ROUNDS = 50
-
-
-def as_float(x):
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def shortest(x):
-    """The shortest decimal that reads back as the float nearest x."""
-    f = as_float(x)
-    for digits in range(6, 10):
-        text = "%.*g" % (digits, f)
-        if as_float(float(text)) == f:
-            return text
-    return "%.9g" % f
 
 
 def intervals():

@@ -1,9 +1,9 @@
 // The loss-side kernels of src/kernels/elementwise-inl.h on every compiled
 // SIMD target, against loops in double: OutputError (e(t) of eq. 7.14 with a
 // step weight), SumSquaredDifference (2·L(t), eq. 7.11–7.13) and ColumnSums
-// (db = Σ δ(t), dc = Σ e(t)), and AllFinite (the finiteness check of every
-// input), on every length at every misalignment, with NaN around the inputs
-// and canaries around the outputs.
+// (db = Σ δ(t), dc = Σ e(t)), and AllFinite (src/kernels/finite-inl.h, the
+// finiteness check of every input), on every length at every misalignment,
+// with NaN around the inputs and canaries around the outputs.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

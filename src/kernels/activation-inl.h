@@ -136,8 +136,9 @@ HWY_INLINE V LowLatencyTanh(D d, V z) {
 /// a = |z|, picked by one permute per coefficient: the chain from z is the
 /// index (integer operations on a's bits), one permute and four FMAs, about
 /// half of LowLatencyTanh's, whose two branches and divide were the longest
-/// part of a step at B = 1, small H; and 7 FMA-port operations a vector
-/// instead of about 25, which the steps at H = 64 are short of. Intervals:
+/// part of a step at B = 1, small H; and 10 multiplies and FMAs a vector
+/// where LowLatencyTanh has 22 and a divide, on the FMA ports the steps at
+/// H = 64 are short of (the permutes go to the shuffle ports). Intervals:
 /// 0 is [0, 1/8), where tanh a = a·(1 + a²·(c3 + a²·(c5 + a²·c7))); then
 /// the halves of each octave from 1/8 to 16, [2^k, 1.5·2^k) and [1.5·2^k,
 /// 2^(k+1)), found from a's exponent and first mantissa bit (bits >> 22),
@@ -145,7 +146,7 @@ HWY_INLINE V LowLatencyTanh(D d, V z) {
 /// (a's bits with the rest of the mantissa cleared), c0 = tanh(lo) as a
 /// float and Q of degree 5 (Estrin). The last step adds c0 alone, so that
 /// the rounding errors of t·Q reach the result damped. a ≥ 16 is taken as
-/// 16 (tanh rounds to 1 from 9.5). Coefficients: tools/fit_tanh_table.py.
+/// 15.999999 (tanh rounds to 1 from 9.5). Coefficients: tools/fit_tanh_table.py.
 /// Every float of [2⁻¹⁴⁹, 16] checked against tanh in double: 1.47 ulp at
 /// most, at a = 0.1245 (LowLatencyTanh: 1.50); tests/activation_test.cc
 /// checks 2 on every target. A NaN z stays NaN (x86's min returns its

@@ -146,12 +146,12 @@ HWY_INLINE V LowLatencyTanh(D d, V z) {
 /// (a's bits with the rest of the mantissa cleared), c0 = tanh(lo) as a
 /// float and Q of degree 5 (Estrin). The last step adds c0 alone, so that
 /// the rounding errors of t·Q reach the result damped. a ≥ 16 is taken as
-/// 15.999999 (tanh rounds to 1 from 9.5). Coefficients: tools/fit_tanh_table.py.
-/// Every float of [2⁻¹⁴⁹, 16] checked against tanh in double: 1.47 ulp at
-/// most, at a = 0.1245 (LowLatencyTanh: 1.50); tests/activation_test.cc
-/// checks 2 on every target. A NaN z stays NaN (x86's min returns its
-/// second operand, a, when either is NaN); ±∞ gives ±1; the sign (−0 too)
-/// is z's.
+/// 15.999999 (tanh rounds to 1 from 9.5). Coefficients:
+/// tools/fit_tanh_table.py. Every float of [2⁻¹⁴⁹, 16] checked against tanh in
+/// double: 1.47 ulp at most, at a = 0.1245 (LowLatencyTanh: 1.50);
+/// tests/activation_test.cc checks 2 on every target. A NaN z stays NaN (x86's
+/// min returns its second operand, a, when either is NaN); ±∞ gives ±1; the
+/// sign (−0 too) is z's.
 template <class D, class V>
 HWY_INLINE V TableTanh(D d, V z) {
   // One interval a column, four a line.

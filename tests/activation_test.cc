@@ -154,11 +154,11 @@ void TestDerivativeVector() {
 }
 
 // tanh is elman's own (LowLatencyTanh: a series below |z| = 1, a rational
-// function of min(|z|, 9.5) above; on AVX-512 TableTanh: a polynomial per
-// half octave of |z| from 1/8 to 16): every 61st float of [2⁻³⁰, 30],
-// every float within 2¹⁶ ulp of LowLatencyTanh's branch point and clamp,
-// and within 2¹² ulp of each of TableTanh's interval starts and its clamp,
-// on both signs. From 9.5 on the result is exactly ±1.
+// function of min(|z|, 9.5) above; on AVX-512 TableTanh: a polynomial per half
+// octave of |z| from 1/16 to 12): every 61st float of [2⁻³⁰, 30], every float
+// within 2¹⁶ ulp of LowLatencyTanh's branch point and clamp, and within 2¹² ulp
+// of each of TableTanh's interval starts, the floor of its index (3/64) and its
+// clamp, on both signs. From 9.5 on the result is exactly ±1.
 void TestTanhDenseSweep() {
   std::vector<float> z;
   const auto bits_of = [](float f) {
@@ -178,10 +178,13 @@ void TestTanhDenseSweep() {
   for (float edge : {1.0f, 9.5f}) {
     add_range(bits_of(edge) - (1u << 16), bits_of(edge) + (1u << 16), 1);
   }
-  for (float octave = 0.125f; octave <= 16.0f; octave *= 2.0f) {
+  for (float octave = 0.0625f; octave <= 8.0f; octave *= 2.0f) {
     for (float edge : {octave, 1.5f * octave}) {
       add_range(bits_of(edge) - (1u << 12), bits_of(edge) + (1u << 12), 1);
     }
+  }
+  for (float edge : {0.046875f, 12.0f}) {  // TableTanh's floor and clamp
+    add_range(bits_of(edge) - (1u << 12), bits_of(edge) + (1u << 12), 1);
   }
   const std::vector<float> got = PerVector(
       z, [](auto d, auto v) { return Activate<Activation::kTanh>(d, v); });

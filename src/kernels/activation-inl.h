@@ -132,77 +132,85 @@ HWY_INLINE V LowLatencyTanh(D d, V z) {
 }
 
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-/// tanh(z) on AVX-512 from a table of 16 polynomials, one per interval of
-/// a = |z|, picked by one permute per coefficient: the chain from z is the
-/// index (integer operations on a's bits), one permute and four FMAs, about
-/// half of LowLatencyTanh's, whose two branches and divide were the longest
-/// part of a step at B = 1, small H; and 10 multiplies and FMAs a vector
-/// where LowLatencyTanh has 22 and a divide, on the FMA ports the steps at
-/// H = 64 are short of (the permutes go to the shuffle ports). Intervals:
-/// 0 is [0, 1/8), where tanh a = a·(1 + a²·(c3 + a²·(c5 + a²·c7))); then
-/// the halves of each octave from 1/8 to 16, [2^k, 1.5·2^k) and [1.5·2^k,
-/// 2^(k+1)), found from a's exponent and first mantissa bit (bits >> 22),
-/// where tanh a = c0 + t·Q(t), t = a − lo ≥ 0 from the interval's start lo
-/// (a's bits with the rest of the mantissa cleared), c0 = tanh(lo) as a
-/// float and Q of degree 5 (Estrin). The last step adds c0 alone, so that
-/// the rounding errors of t·Q reach the result damped. a ≥ 16 is taken as
-/// 15.999999 (tanh rounds to 1 from 9.5). Coefficients:
-/// tools/fit_tanh_table.py. Every float of [2⁻¹⁴⁹, 16] checked against tanh in
-/// double: 1.47 ulp at most, at a = 0.1245 (LowLatencyTanh: 1.50);
-/// tests/activation_test.cc checks 2 on every target. A NaN z stays NaN (x86's
-/// min returns its second operand, a, when either is NaN); ±∞ gives ±1; the
-/// sign (−0 too) is z's.
+/// tanh(z) on AVX-512 from a table of 16 polynomials, one per interval of a =
+/// |z|, picked by one permute per coefficient: the chain from z is the index
+/// (two float operations and a shift), one permute and three FMAs, with no
+/// divide (LowLatencyTanh's two branches and divide were the longest part of a
+/// step at B = 1, small H); and 10 multiplies and FMAs a vector where
+/// LowLatencyTanh has 22 and a divide, on the FMA ports the steps at H = 64 are
+/// short of (the permutes go to the shuffle ports). Intervals: 0 is [0, 1/16),
+/// where tanh a = a·(1 + a²·(c3 + a²·c5)); then the halves of each octave from
+/// 1/16 to 8, [2^k, 1.5·2^k) and [1.5·2^k, 2^(k+1)), and [8, 12), found from
+/// the exponent and first mantissa bit of a (bits >> 22), where tanh a = c0 +
+/// t·Q(t), t = a − lo ≥ 0 from the interval's start lo (a's bits with the rest
+/// of the mantissa cleared), c0 = tanh(lo) as a float and Q of degree 5
+/// (Estrin). The last step adds c0 alone, so that the rounding errors of t·Q
+/// reach the result damped; t and c0 carry z's sign into it, off the chain (the
+/// sign, −0 too, is z's). a ≥ 12 is taken as 11.999999 (tanh rounds to 1 from
+/// 9.5). vpermps reads the low 4 bits of an index only, so bits >> 22 indexes
+/// the tables as it is: each interval sits at that number's low 4 bits
+/// (interval i at (i + 5) mod 16), and a below 1/16 reads interval 0 from the
+/// bits of max(a, 3/64). A chain of dependent calls took 34 cycles a call,
+/// against 40 with this kernel's former form (intervals from 1/8, the index
+/// shifted and clamped in integers, a seventh coefficient for the first
+/// interval) and 43 with LowLatencyTanh (Zen 5). Coefficients:
+/// tools/fit_tanh_table.py. Every positive float, 2⁻¹⁴⁹ to +∞, checked against
+/// tanh in double: 1.46 ulp at most, at a = 0.06176 (LowLatencyTanh: 1.50 up to
+/// 30); tests/activation_test.cc checks 2 on every target. A NaN z stays NaN
+/// (x86's min returns its second operand, a, when either is NaN); ±∞ gives ±1.
 template <class D, class V>
 HWY_INLINE V TableTanh(D d, V z) {
-  // One interval a column, four a line.
+  // One slot a column, four a line; slot 5 is interval 0.
   // clang-format off
   alignas(64) static constexpr float kC0[16] = {
-      0.0f,            0.124353f,       0.1853332f,      0.24491866f,
-      0.3583574f,      0.46211717f,     0.63514894f,     0.7615942f,
-      0.90514827f,     0.9640276f,      0.9950548f,      0.9993293f,
-      0.9999877f,      0.99999976f,     1.0f,            1.0f};
+      0.9640276f,      0.9950548f,      0.9993293f,      0.9999877f,
+      0.99999976f,     0.0f,            0.062418748f,    0.0934763f,
+      0.124353f,       0.1853332f,      0.24491866f,     0.3583574f,
+      0.46211717f,     0.63514894f,     0.7615942f,      0.90514827f};
   alignas(64) static constexpr float kC1[16] = {
-      1.0f,            0.98453945f,     0.9656433f,      0.94001657f,
-      0.87157923f,     0.7864454f,      0.5965886f,      0.4199719f,
-      0.18070486f,     0.07065032f,     0.009863829f,    0.0013389613f,
-      2.4206938e-05f,  6.803815e-07f,   -1.1927135e-09f, 0.0f};
+      0.07065032f,     0.009863829f,    0.0013389613f,   2.4206938e-05f,
+      6.803815e-07f,   1.0f,            0.99610174f,     0.9912646f,
+      0.98453945f,     0.9656433f,      0.94001657f,     0.87157923f,
+      0.7864454f,      0.5965886f,      0.4199719f,      0.18070486f};
   alignas(64) static constexpr float kC2[16] = {
-      0.0f,            -0.12300973f,    -0.17741418f,    -0.23038979f,
-      -0.31226557f,    -0.36332026f,    -0.37905025f,    -0.31980342f,
-      -0.16353025f,    -0.06810236f,    -0.009788239f,   -0.0013219801f,
-      -2.2275724e-05f, -1.0951458e-06f, 3.7633696e-09f,  0.0f};
+      -0.06810236f,    -0.009788239f,   -0.0013219801f,  -2.2275724e-05f,
+      -1.0951458e-06f, 0.0f,            -0.061375212f,   -0.093545906f,
+      -0.12300973f,    -0.17741418f,    -0.23038979f,    -0.31226557f,
+      -0.36332026f,    -0.37905025f,    -0.31980342f,    -0.16353025f};
   alignas(64) static constexpr float kC3[16] = {
-      -0.3333333f,     -0.27344567f,    -0.39456978f,    -0.25140986f,
-      -0.18103902f,    -0.09613599f,    0.043993093f,    0.10330644f,
-      0.08756869f,     0.04208126f,     0.0063368003f,   0.0008312203f,
-      1.1014012e-05f,  9.4465463e-07f,  -4.082069e-09f,  0.0f};
+      0.04208126f,     0.0063368003f,   0.0008312203f,   1.1014012e-05f,
+      9.4465463e-07f,  -0.333333f,      -0.43724987f,    -0.20093566f,
+      -0.27344567f,    -0.39456978f,    -0.25140986f,    -0.18103902f,
+      -0.09613599f,    0.043993093f,    0.10330644f,     0.08756869f};
   alignas(64) static constexpr float kC4[16] = {
-      0.0f,            -1.1381958f,     3.3762844f,      0.05425259f,
-      0.20577972f,     0.18013915f,     0.08317946f,     0.02835505f,
-      -0.024378106f,   -0.017882548f,   -0.0028374696f,  -0.00034426624f,
-      -2.1982355e-06f, -4.1618074e-07f, 1.9792137e-09f,  0.0f};
+      -0.017882548f,   -0.0028374696f,  -0.00034426624f, -2.1982355e-06f,
+      -4.1618074e-07f, 0.0f,            6.7673173f,      -7.388182f,
+      -1.1381958f,     3.3762844f,      0.05425259f,     0.20577972f,
+      0.18013915f,     0.08317946f,     0.02835505f,     -0.024378106f};
   alignas(64) static constexpr float kC5[16] = {
-      0.13332745f,     17.426428f,      -46.2805f,       0.6795486f,
-      -0.24959049f,    -0.08590207f,    -0.0070445696f,  -0.046111677f,
-      -0.0023491478f,  0.0049769604f,   0.0008029712f,   8.543951e-05f,
-      -2.7601357e-07f, 8.8372126e-08f,  -4.4088694e-10f, 0.0f};
+      0.0049769604f,   0.0008029712f,   8.543951e-05f,   -2.7601357e-07f,
+      8.8372126e-08f,  0.13304038f,     -191.06195f,     211.86713f,
+      17.426428f,      -46.2805f,       0.6795486f,      -0.24959049f,
+      -0.08590207f,    -0.0070445696f,  -0.046111677f,   -0.0023491478f};
   alignas(64) static constexpr float kC6[16] = {
-      0.0f,            -92.323715f,     247.16013f,      -1.6899806f,
-      0.64938474f,     0.042212304f,    -0.06857127f,    0.017567456f,
-      0.0038665733f,   -0.0006964596f,  -0.00010334621f, -9.487944e-06f,
-      1.3506565e-07f,  -7.173477e-09f,  3.67853e-11f,    0.0f};
+      -0.0006964596f,  -0.00010334621f, -9.487944e-06f,  1.3506565e-07f,
+      -7.173477e-09f,  0.0f,            2038.3356f,      -2257.5183f,
+      -92.323715f,     247.16013f,      -1.6899806f,     0.64938474f,
+      0.042212304f,    -0.06857127f,    0.017567456f,    0.0038665733f};
   // clang-format on
-  constexpr float kC7OfFirst = -0.053317722f;  // zero in the other intervals
   const hn::RebindToSigned<D> di;
   const V a = hn::Abs(z);
-  const V clamped = hn::Min(hn::Set(d, 15.999999f), a);
-  const auto bits = hn::BitCast(di, clamped);
-  // 1/8 has the biased exponent 124: (124 << 1) − 1 = 247 puts it at 1.
-  const auto index = hn::Max(
-      hn::Sub(hn::ShiftRight<22>(bits), hn::Set(di, 247)), hn::Zero(di));
-  const auto first = hn::Lt(a, hn::Set(d, 0.125f));
+  const V clamped = hn::Min(hn::Set(d, 11.999999f), a);
+  // max(a, 3/64) by one vrangeps from z (the absolute values' maximum, its
+  // sign cleared), then clamped: every a below 1/16 has the bits of
+  // [3/64, 1/16), whose bits >> 22 end in interval 0's slot.
+  const V floored = V{_mm512_range_ps(z.raw, _mm512_set1_ps(0.046875f), 0x0B)};
+  const auto index = hn::ShiftRight<22>(
+      hn::BitCast(di, hn::Min(hn::Set(d, 11.999999f), floored)));
+  const auto first = hn::Lt(a, hn::Set(d, 0.0625f));
   const V lo = hn::IfThenZeroElse(
-      first, hn::BitCast(d, hn::And(bits, hn::Set(di, -(1 << 22)))));
+      first, hn::BitCast(d, hn::And(hn::BitCast(di, clamped),
+                                    hn::Set(di, -(1 << 22)))));
   const V t = hn::Sub(clamped, lo);
   auto coefficient = [&](const float* table) HWY_ATTR {
     return V{_mm512_permutexvar_ps(index.raw, _mm512_load_ps(table))};
@@ -212,11 +220,9 @@ HWY_INLINE V TableTanh(D d, V z) {
   const V p12 = hn::MulAdd(coefficient(kC2), t, coefficient(kC1));
   const V p34 = hn::MulAdd(coefficient(kC4), t, coefficient(kC3));
   const V p56 = hn::MulAdd(coefficient(kC6), t, coefficient(kC5));
-  const V q14 = hn::MulAdd(p34, t2, p12);
-  const V q57 =
-      hn::MulAdd(hn::IfThenElseZero(first, hn::Set(d, kC7OfFirst)), t2, p56);
-  const V q = hn::MulAdd(q57, t4, q14);
-  return hn::CopySignToAbs(hn::MulAdd(q, t, coefficient(kC0)), z);
+  const V q = hn::MulAdd(p56, t4, hn::MulAdd(p34, t2, p12));
+  return hn::MulAdd(q, hn::CopySignToAbs(t, z),
+                    hn::CopySignToAbs(coefficient(kC0), z));
 }
 #endif
 

@@ -137,19 +137,15 @@ HWY_INLINE void PanelDenseLayer(const ForwardSequenceArgs& s,
 }
 
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-// ĥ = b + x·Wᵀ + h_previous·Uᵀ over the weights in quads, h(t−1) in
-// registers (kHiddenVecs vectors), and h = f(ĥ) into `h`, f applied to all
-// of ĥ under one branch: the activation's constants are loaded once for
+// h = f(ĥ) into `h` for ĥ in registers (QuadFusedSteps' sums), f applied to
+// all of ĥ under one branch: the activation's constants are loaded once for
 // all kHiddenVecs vectors, where choosing per vector loaded them once each
 // (the tanh's: about 17 per vector). ĥ is stored at pre_hidden unless that
 // is null.
 template <size_t kHiddenVecs, class D>
-HWY_INLINE void QuadsHidden(D d, const ForwardSequenceArgs& s, const float* x,
-                            const hn::Vec<D> (&h_previous)[kHiddenVecs],
-                            float* pre_hidden, hn::Vec<D> (&h)[kHiddenVecs]) {
-  hn::Vec<D> sums[kHiddenVecs];
-  MatVecQuads(d, x, s.dims.input, s.w_quads, h_previous, s.u_quads, s.b_quads,
-              sums);
+HWY_INLINE void QuadsActivate(D d, const ForwardSequenceArgs& s,
+                              const hn::Vec<D> (&sums)[kHiddenVecs],
+                              float* pre_hidden, hn::Vec<D> (&h)[kHiddenVecs]) {
   if (pre_hidden != nullptr) {
 #pragma GCC unroll 4
     for (size_t v = 0; v < kHiddenVecs; ++v) {
@@ -164,7 +160,7 @@ HWY_INLINE void QuadsHidden(D d, const ForwardSequenceArgs& s, const float* x,
   });
 }
 
-// The dense layer after QuadsHidden, up to a vector of outputs from h in
+// The dense layer of QuadFusedSteps, up to a vector of outputs from h in
 // registers (reloading the h just stored made Stream::Step at H = 64,
 // I = O = 16 1.04× slower on Zen 5, and at H = 16, I = O = 4 1.2×), wider
 // ones from `hidden`, which holds the same h.
@@ -225,16 +221,28 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
     h[v] = h_initial != nullptr ? hn::LoadU(d, h_initial + v * kLanes)
                                 : hn::Zero(d);
   }
+  // ŷ(t − 1) = c + V·h(t − 1) comes after step t's product in program order:
+  // on the chain h(t−1) → ĥ(t) → h(t) the core issues ready operations
+  // oldest first, and a dense layer placed before that product took the FMA
+  // and shuffle ports from it as soon as h(t−1) was ready.
   for (size_t t = 0; t < steps; ++t) {
     const size_t hidden_row = kKeepAll ? t * dims.hidden : 0;
-    const size_t output_row = kKeepAll ? t * dims.output : 0;
+    V sums[kHiddenVecs];
+    MatVecQuads(d, x + t * dims.input, dims.input, s.w_quads, h, s.u_quads,
+                s.b_quads, sums);
+    if (t > 0) {
+      const size_t previous = t - 1;
+      QuadsDenseLayer<kHiddenVecs>(
+          d, s, h, hidden + (kKeepAll ? previous * dims.hidden : 0),
+          pre_output + (kKeepAll ? previous * dims.output : 0),
+          y + previous * dims.output);
+    }
     // h(t) into its own array, then copied: the same step with h updated
     // in place made Run at H = 32, I = O = 8 1.03–1.05× slower (Zen 5,
     // alternated; the same bits, another schedule from GCC).
     V h_next[kHiddenVecs];
-    QuadsHidden<kHiddenVecs>(d, s, x + t * dims.input, h,
-                             kKeepAll ? s.pre_hidden + hidden_row : nullptr,
-                             h_next);
+    QuadsActivate<kHiddenVecs>(
+        d, s, sums, kKeepAll ? s.pre_hidden + hidden_row : nullptr, h_next);
 #pragma GCC unroll 4
     for (size_t v = 0; v < kHiddenVecs; ++v) h[v] = h_next[v];
     if (h_in_memory) {
@@ -243,8 +251,13 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
         hn::StoreU(h[v], d, hidden + hidden_row + v * kLanes);
       }
     }
-    QuadsDenseLayer<kHiddenVecs>(d, s, h, hidden + hidden_row,
-                                 pre_output + output_row, y + t * dims.output);
+  }
+  if (steps > 0) {
+    const size_t last = steps - 1;
+    QuadsDenseLayer<kHiddenVecs>(
+        d, s, h, hidden + (kKeepAll ? last * dims.hidden : 0),
+        pre_output + (kKeepAll ? last * dims.output : 0),
+        y + last * dims.output);
   }
   if (!kKeepAll) {
 #pragma GCC unroll 4

@@ -221,22 +221,24 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
     h[v] = h_initial != nullptr ? hn::LoadU(d, h_initial + v * kLanes)
                                 : hn::Zero(d);
   }
-  // ŷ(t − 1) = c + V·h(t − 1) comes after step t's product in program order:
-  // on the chain h(t−1) → ĥ(t) → h(t) the core issues ready operations
-  // oldest first, and a dense layer placed before that product took the FMA
-  // and shuffle ports from it as soon as h(t−1) was ready.
+  // ŷ(step) = c + V·h(step), h(step) in h (and at its row of `hidden` where
+  // the dense layer reads it from memory).
+  auto dense_layer = [&](size_t step) HWY_ATTR ELMAN_LAMBDA_INLINE {
+    QuadsDenseLayer<kHiddenVecs>(
+        d, s, h, hidden + (kKeepAll ? step * dims.hidden : 0),
+        pre_output + (kKeepAll ? step * dims.output : 0),
+        y + step * dims.output);
+  };
+  // ŷ(t − 1) comes after step t's product in program order: on the chain
+  // h(t−1) → ĥ(t) → h(t) the core issues ready operations oldest first, and
+  // a dense layer placed before that product took the FMA and shuffle ports
+  // from it as soon as h(t−1) was ready.
   for (size_t t = 0; t < steps; ++t) {
     const size_t hidden_row = kKeepAll ? t * dims.hidden : 0;
     V sums[kHiddenVecs];
     MatVecQuads(d, x + t * dims.input, dims.input, s.w_quads, h, s.u_quads,
                 s.b_quads, sums);
-    if (t > 0) {
-      const size_t previous = t - 1;
-      QuadsDenseLayer<kHiddenVecs>(
-          d, s, h, hidden + (kKeepAll ? previous * dims.hidden : 0),
-          pre_output + (kKeepAll ? previous * dims.output : 0),
-          y + previous * dims.output);
-    }
+    if (t > 0) dense_layer(t - 1);
     // h(t) into its own array, then copied: the same step with h updated
     // in place made Run at H = 32, I = O = 8 1.03–1.05× slower (Zen 5,
     // alternated; the same bits, another schedule from GCC).
@@ -252,13 +254,7 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
       }
     }
   }
-  if (steps > 0) {
-    const size_t last = steps - 1;
-    QuadsDenseLayer<kHiddenVecs>(
-        d, s, h, hidden + (kKeepAll ? last * dims.hidden : 0),
-        pre_output + (kKeepAll ? last * dims.output : 0),
-        y + last * dims.output);
-  }
+  if (steps > 0) dense_layer(steps - 1);
   if (!kKeepAll) {
 #pragma GCC unroll 4
     for (size_t v = 0; v < kHiddenVecs; ++v) {

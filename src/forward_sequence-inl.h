@@ -229,16 +229,28 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
         pre_output + (kKeepAll ? step * dims.output : 0),
         y + step * dims.output);
   };
-  // ŷ(t − 1) comes after step t's product in program order: on the chain
-  // h(t−1) → ĥ(t) → h(t) the core issues ready operations oldest first, and
-  // a dense layer placed before that product took the FMA and shuffle ports
-  // from it as soon as h(t−1) was ready.
-  for (size_t t = 0; t < steps; ++t) {
-    const size_t hidden_row = kKeepAll ? t * dims.hidden : 0;
+  // The training forward issues ŷ(t − 1) after step t's product: on the
+  // chain h(t−1) → ĥ(t) → h(t) the core issues ready operations oldest
+  // first, and a dense layer placed before that product took the FMA and
+  // shuffle ports from it as soon as h(t−1) was ready (Forward at the
+  // seed's shape 0.773 → 0.734 µs, Zen 5). Its loop runs once more than
+  // there are steps, for the last ŷ alone. The Stream keeps ŷ(t) right
+  // after h(t): so ordered, Stream::Step at H = 64 took 1.05–1.09× as long
+  // in elman_bench_peers (h(t) and ĥ(t) live across the dense layer, and
+  // GCC spilled them at H = 64).
+  constexpr bool kDenseLayerLate = kKeepAll;
+  const size_t passes = kDenseLayerLate ? steps + 1 : steps;
+  for (size_t t = 0; t < passes; ++t) {
     V sums[kHiddenVecs];
-    MatVecQuads(d, x + t * dims.input, dims.input, s.w_quads, h, s.u_quads,
-                s.b_quads, sums);
-    if (t > 0) dense_layer(t - 1);
+    if (!kDenseLayerLate || t < steps) {
+      MatVecQuads(d, x + t * dims.input, dims.input, s.w_quads, h, s.u_quads,
+                  s.b_quads, sums);
+    }
+    if (kDenseLayerLate) {
+      if (t > 0) dense_layer(t - 1);  // h holds h(t − 1)
+      if (t == steps) break;
+    }
+    const size_t hidden_row = kKeepAll ? t * dims.hidden : 0;
     // h(t) into its own array, then copied: the same step with h updated
     // in place made Run at H = 32, I = O = 8 1.03–1.05× slower (Zen 5,
     // alternated; the same bits, another schedule from GCC).
@@ -253,8 +265,8 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
         hn::StoreU(h[v], d, hidden + hidden_row + v * kLanes);
       }
     }
+    if (!kDenseLayerLate) dense_layer(t);
   }
-  if (steps > 0) dense_layer(steps - 1);
   if (!kKeepAll) {
 #pragma GCC unroll 4
     for (size_t v = 0; v < kHiddenVecs; ++v) {

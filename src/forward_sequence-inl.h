@@ -205,7 +205,8 @@ HWY_INLINE void QuadsDenseLayer(D d, const ForwardSequenceArgs& s,
 /// the core did not forward the h just stored to the next step's broadcast
 /// loads (see MatVecQuads). A dense layer wider than a vector still reads
 /// h(t) back from memory.
-template <size_t kHiddenVecs, bool kKeepAll = false>
+template <size_t kHiddenVecs, bool kKeepAll = false,
+          bool kDenseLayerLate = kKeepAll>
 HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
                                  size_t steps, const float* h_initial,
                                  float* hidden, float* pre_output, float* y) {
@@ -229,16 +230,15 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
         pre_output + (kKeepAll ? step * dims.output : 0),
         y + step * dims.output);
   };
-  // The training forward issues ŷ(t − 1) after step t's product: on the
-  // chain h(t−1) → ĥ(t) → h(t) the core issues ready operations oldest
-  // first, and a dense layer placed before that product took the FMA and
-  // shuffle ports from it as soon as h(t−1) was ready (Forward at the
-  // seed's shape 0.773 → 0.734 µs, Zen 5). Its loop runs once more than
-  // there are steps, for the last ŷ alone. The Stream keeps ŷ(t) right
-  // after h(t): so ordered, Stream::Step at H = 64 took 1.05–1.09× as long
-  // in elman_bench_peers (h(t) and ĥ(t) live across the dense layer, and
-  // GCC spilled them at H = 64).
-  constexpr bool kDenseLayerLate = kKeepAll;
+  // kDenseLayerLate (the training forward, and Stream::Run) issues ŷ(t − 1)
+  // after step t's product: on the chain h(t−1) → ĥ(t) → h(t) the core
+  // issues ready operations oldest first, and a dense layer placed before
+  // that product took the FMA and shuffle ports from it as soon as h(t−1)
+  // was ready (Forward at the seed's shape 0.773 → 0.734 µs, Zen 5). The
+  // loop then runs once more than there are steps, for the last ŷ alone.
+  // Stream::Step keeps ŷ(t) right after h(t): so ordered, it took
+  // 1.05–1.09× as long at H = 64 in elman_bench_peers (h(t) and ĥ(t) live
+  // across the dense layer, and GCC spilled them at H = 64).
   const size_t passes = kDenseLayerLate ? steps + 1 : steps;
   for (size_t t = 0; t < passes; ++t) {
     V sums[kHiddenVecs];
@@ -277,14 +277,14 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
 
 // QuadFusedSteps for the sequence's H (16, 32 or 64: one, two or four
 // units): Stream's steps, and with kKeepAll the training forward.
-template <bool kKeepAll = false>
+template <bool kKeepAll = false, bool kDenseLayerLate = kKeepAll>
 HWY_INLINE void QuadFusedStepsOfHidden(const ForwardSequenceArgs& s,
                                        const float* x, size_t steps,
                                        const float* h_initial, float* hidden,
                                        float* pre_output, float* y) {
   WithQuadUnits(s.dims.hidden, [&](auto units) HWY_ATTR {
-    QuadFusedSteps<decltype(units)::value, kKeepAll>(s, x, steps, h_initial,
-                                                     hidden, pre_output, y);
+    QuadFusedSteps<decltype(units)::value, kKeepAll, kDenseLayerLate>(
+        s, x, steps, h_initial, hidden, pre_output, y);
   });
 }
 #endif

@@ -141,8 +141,16 @@ HWY_INLINE void FusedSteps(Stream::Impl* stream, const float* x, size_t steps,
     const Dims dims = stream->dims;
     const float* h = stream->state[stream->current].data() + dims.input;
     float* h_last = stream->state[1 - stream->current].data() + dims.input;
-    QuadFusedStepsOfHidden(args, x, steps, h, h_last, stream->pre_output.data(),
-                           y);
+    // Run's steps issue each dense layer after the next step's product,
+    // Step's right after its h (QuadFusedSteps, kDenseLayerLate): the
+    // same bits either way.
+    if (steps > 1) {
+      QuadFusedStepsOfHidden</*kKeepAll=*/false, /*kDenseLayerLate=*/true>(
+          args, x, steps, h, h_last, stream->pre_output.data(), y);
+    } else {
+      QuadFusedStepsOfHidden(args, x, steps, h, h_last,
+                             stream->pre_output.data(), y);
+    }
     stream->current = 1 - stream->current;
     return;
   }

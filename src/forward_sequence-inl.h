@@ -237,8 +237,8 @@ HWY_NOINLINE void QuadFusedSteps(const ForwardSequenceArgs& s, const float* x,
   // was ready (Forward at the seed's shape 0.773 → 0.734 µs, Zen 5). The
   // loop then runs once more than there are steps, for the last ŷ alone.
   // Stream::Step keeps ŷ(t) right after h(t): so ordered, it took
-  // 1.05–1.09× as long at H = 64 in elman_bench_peers (h(t) and ĥ(t) live
-  // across the dense layer, and GCC spilled them at H = 64).
+  // 1.05–1.09× as long at H = 64 in elman_bench_peers (ĥ(t) and h(t − 1)
+  // live across the dense layer, and GCC spilled them at H = 64).
   const size_t passes = kDenseLayerLate ? steps + 1 : steps;
   for (size_t t = 0; t < passes; ++t) {
     V sums[kHiddenVecs];

@@ -431,6 +431,9 @@ def run_line(context, results, time_kind):
              f"{context.get('date', '?')[:10]}",
              f"elman target {context.get('elman_target', '?')}",
              f"threads {context.get('threads', '?')}"]
+    if "elman_gemm_pack_a" in context:
+        facts.append(f"elman packs Δ in the weight gradients: "
+                     f"{context['elman_gemm_pack_a']}")
     if "torch_blas" in context:
         facts.append(f"libtorch BLAS {context['torch_blas']}")
     return (f"{time_kind} time, median of {repetitions} repetition(s); "

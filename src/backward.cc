@@ -20,6 +20,7 @@
 #include "src/backward-inl.h"
 #include "src/carry-inl.h"
 #include "src/fused_path.h"
+#include "src/gemm_choice.h"
 #include "src/kernels/activation-inl.h"
 #include "src/kernels/elementwise-inl.h"
 #include "src/kernels/gemm-inl.h"
@@ -62,11 +63,11 @@ HWY_INLINE void WeightGradient(const internal::Team& team, bool one_sequence,
   product.ldc = input_width;
   product.pack = pack;
 #if !HWY_HAVE_SCALABLE
-  constexpr size_t kInPlaceMaxFloats = size_t{1} << 16;  // 256 KiB
   // TeamGemm's own rule: less than two parts' work, it runs whole.
   const bool never_cut = GemmWork(product) < 2.0 * GemmMinWorkPerPart(product);
   if (one_sequence && never_cut &&
-      rows * (error_width + input_width) <= kInPlaceMaxFloats) {
+      rows * (error_width + input_width) <=
+          internal::kInPlaceGradientMaxFloats) {
     OuterProductSum(errors, error_width, error_width, inputs, input_width,
                     input_width, rows, gradient, input_width);
     return;
@@ -74,6 +75,11 @@ HWY_INLINE void WeightGradient(const internal::Team& team, bool one_sequence,
 #else
   (void)one_sequence;
 #endif
+  // Δ read transposed, a stride of error_width floats along K: packed where
+  // this target was measured faster so (src/gemm_choice.h) and the
+  // workspace made room for it; the same bits either way.
+  product.pack_strided_a = team.pack_stride >= kGemmPackFloats &&
+                           internal::PacksStridedA(HWY_TARGET);
   TeamGemm(team, product);
 }
 

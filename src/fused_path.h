@@ -58,6 +58,29 @@ constexpr bool UsesPanels(size_t batch, size_t hidden) {
   return batch == 1 && hidden > kMatVecMaxHidden;
 }
 
+/// Floats of a weight gradient's two operands (rows · (H + the other
+/// side's width)) up to which one sequence's gradient is summed where its
+/// operands lie (OuterProductSum, src/backward.cc) rather than by the GEMM:
+/// every tile of rows reads all the inputs again, so they must sit in L2.
+inline constexpr size_t kInPlaceGradientMaxFloats = size_t{1} << 16;
+
+/// Whether a Workspace of these sizes may take its weight gradients through
+/// the GEMM with a strided A (several sequences, or one too long to sum in
+/// place) in products large enough that packing A may matter: at least
+/// 2²⁰ multiply-adds in the largest, some 10 µs, where the one-off timing of
+/// src/gemm_choice.h takes a few milliseconds. Such a workspace has that
+/// choice made when it is built, and scratch enough to pack A.
+constexpr bool WeightGradientsMayPackA(size_t input, size_t hidden,
+                                       size_t output, size_t steps,
+                                       size_t batch) {
+  const size_t widest = input > hidden ? (input > output ? input : output)
+                                       : (hidden > output ? hidden : output);
+  const size_t rows = steps * batch;
+  const bool through_gemm =
+      batch > 1 || rows * (hidden + widest) > kInPlaceGradientMaxFloats;
+  return through_gemm && rows * hidden * widest >= (size_t{1} << 20);
+}
+
 }  // namespace elman::internal
 
 #endif  // ELMAN_SRC_FUSED_PATH_H_

@@ -15,6 +15,7 @@
 #include "elman/error.h"
 #include "hwy/highway.h"
 #include "hwy/targets.h"
+#include "src/gemm_choice.h"
 
 namespace elman {
 namespace {
@@ -96,5 +97,7 @@ std::string CurrentTarget() {
   const int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
   return targets ? hwy::TargetName(targets & -targets) : "none";
 }
+
+std::string GemmPackingChoice() { return internal::PackStridedADecision(); }
 
 }  // namespace elman

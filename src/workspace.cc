@@ -1,5 +1,6 @@
 #include "elman/error.h"
 #include "src/fused_path.h"
+#include "src/gemm_choice.h"
 #include "src/kernels/gemm-inl.h"
 #include "src/panels.h"
 #include "src/quads.h"
@@ -57,7 +58,14 @@ Workspace::Impl::Impl(Dims d, size_t steps, size_t batch, ThreadPool* threads)
       u_transposed_panels(RecurrentPanelFloats(d, batch)),
       u_panels(RecurrentPanelFloats(d, batch)),
       pool(threads != nullptr ? &threads->impl() : nullptr),
-      gemm_pack(kGemmPackBFloats * (threads != nullptr ? threads->size() : 1)) {
+      gemm_pack_stride(internal::WeightGradientsMayPackA(d.input, d.hidden,
+                                                         d.output, steps, batch)
+                           ? kGemmPackFloats
+                           : kGemmPackBFloats),
+      gemm_pack(gemm_pack_stride * (threads != nullptr ? threads->size() : 1)) {
+  // Whether those products pack A is timed once per process and target,
+  // here rather than in the first Backward (src/gemm_choice.h).
+  if (gemm_pack_stride == kGemmPackFloats) internal::ChoosePackStridedA();
 }
 
 Workspace::Workspace(Dims dims, size_t max_steps, size_t max_batch)

@@ -79,13 +79,15 @@ struct ELMAN_NO_EXPORT Workspace::Impl {
   }
 
   // The pool the passes share their work with (nullptr: none), and where
-  // the products pack their panels of B (GemmArgs::pack): kGemmPackBFloats
-  // per thread (32 KiB on x86-64). No pass asks to pack A
-  // (GemmArgs::pack_strided_a), whose block would take kGemmPackFloats.
+  // the products pack their panels of B (GemmArgs::pack), gemm_pack_stride
+  // floats per thread: kGemmPackBFloats (32 KiB on x86-64), or
+  // kGemmPackFloats (128 KiB) where the weight gradients may pack A as well
+  // (internal::WeightGradientsMayPackA; src/gemm_choice.h).
   ThreadPool::Impl* pool = nullptr;
+  size_t gemm_pack_stride;
   internal::Buffer gemm_pack;
 
-  internal::Team team() { return {pool, gemm_pack.data(), kGemmPackBFloats}; }
+  internal::Team team() { return {pool, gemm_pack.data(), gemm_pack_stride}; }
 };
 
 }  // namespace elman

@@ -14,7 +14,8 @@
 // pass that grabbed memory through hwy::AllocateAligned would escape this
 // test. The library's own sources use hwy::AllocateAligned only in
 // src/buffer.h, whose Buffers are built in the Workspace and Stream
-// constructors.
+// constructors, and in src/gemm_choice.cc, whose one-off timing runs in the
+// Workspace constructor.
 #include <atomic>
 #include <cstdlib>
 #include <new>

@@ -232,9 +232,10 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     args.ldb = ldbt;
     args.b_transposed = true;
   }
-  // With B in panels or transposed, the same product from B itself, for the
-  // bits.
-  const bool compare_plain = c.b_panels || c.b_transposed;
+  // With B in panels or transposed, or A packed, the same product from B
+  // itself and A unpacked, for the bits (packing A decides nothing but the
+  // speed: src/gemm_choice.h).
+  const bool compare_plain = c.b_panels || c.b_transposed || c.pack_a;
   std::vector<float> plain_c;
   if (compare_plain) {
     GuardedMatrix plain_out(c.m, c.n, ldc, off_c);
@@ -249,6 +250,7 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
     plain.b = b.data();
     plain.ldb = ldb;
     plain.b_transposed = false;
+    plain.pack_strided_a = false;
     plain.c = plain_out.data();
     if (plain.activated != nullptr) plain.activated = plain_activated.data();
     Gemm(plain);
@@ -267,7 +269,8 @@ void RunCase(const GemmCase& c, std::mt19937_64& random) {
         differ += std::memcmp(&got, &want, sizeof(float)) != 0;
       }
     }
-    EXPECT_EQ(differ, 0u) << "elements of C that differ from B given plainly";
+    EXPECT_EQ(differ, 0u)
+        << "elements of C that differ from B given plainly and A unpacked";
   }
 
   // Any order of summing K + 1 terms (K products, rounded or fused, and the

@@ -674,6 +674,8 @@ int main(int argc, char** argv) {
                                 "), wall-clock time"
                           : std::string("1 (OMP_NUM_THREADS=1)"));
   benchmark::AddCustomContext("elman_target", elman::CurrentTarget());
+  // Decided by the first large Workspace, which the checks above built.
+  benchmark::AddCustomContext("elman_gemm_pack_a", elman::GemmPackingChoice());
 #ifdef ELMAN_HAVE_TORCH
   benchmark::AddCustomContext("torch_blas", LoadedBlas());
 #endif

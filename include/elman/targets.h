@@ -35,6 +35,16 @@ ELMAN_EXPORT void UseBestTarget();
 /// Name of the target the next call (of any thread) will run on.
 ELMAN_EXPORT std::string CurrentTarget();
 
+/// Whether, on the current target, the weight gradients' products (dW = Δᵀ X,
+/// dU, dV: Δ read transposed) pack Δ before multiplying, and how that was
+/// decided: "yes (measured: packed 0.85x the time)", "no (measured: packed
+/// 1.12x the time)", "no (ELMAN_GEMM_PACK_A=0)", "no (not measured)". Timed
+/// once per process and target, when the first Workspace whose gradients
+/// go through the GEMM is built (a few milliseconds); ELMAN_GEMM_PACK_A=1 or
+/// 0 in the environment decides instead. Packed or not, the gradients are
+/// the same bits: only the speed differs (README, "How it is built").
+ELMAN_EXPORT std::string GemmPackingChoice();
+
 }  // namespace elman
 
 #endif  // ELMAN_TARGETS_H_

@@ -48,9 +48,9 @@ inline constexpr size_t kGemmWidestPanelFloats = 4 * internal::kMaxVectorFloats;
 /// The B panel's part of the pack scratch, one K block (128 rows) of the
 /// widest panel (32 KiB on AVX-512, stays in L1 while the row tiles stream
 /// past it; the panels of a narrower vector use the start of it): enough for
-/// every product that does not ask to pack A (GemmArgs::pack_strided_a):
-/// all of the library's, a Stream's and a Workspace's. (kGemmPackFloats is
-/// for the GEMM's tests and benchmark, which also pack A.)
+/// every product that does not ask to pack A (GemmArgs::pack_strided_a): a
+/// Stream's, and a Workspace's unless its weight gradients may pack A
+/// (src/gemm_choice.h), which then has kGemmPackFloats a thread.
 inline constexpr size_t kGemmPackBFloats = 128 * kGemmWidestPanelFloats;
 /// Size of the scratch (GemmArgs::pack) that Gemm packs its operands into:
 /// the B panel's part, then one block of 192 rows × 128 of A when A is read
@@ -134,11 +134,12 @@ struct GemmArgs {
   bool b_transposed = false;
   /// Also pack A, when it is read with a stride along K (a_col ≠ 1: Δᵀ in
   /// the weight gradients) and `pack` is given, so that each tile
-  /// broadcasts from one contiguous run. Off by default: measured on Zen 5
-  /// it cost ~10 % (the strided lines stay in L1 across the row tiles that
-  /// share them); meant for cores where loads are scarcer per flop (Ice
-  /// Lake, DESIGN.md §7), where it is still to be measured. Ignored by
-  /// row-invariant products.
+  /// broadcasts from one contiguous run; the same bits as unpacked. Needs
+  /// kGemmPackFloats of `pack`. Whether the weight gradients ask for it is
+  /// timed once per process and target (src/gemm_choice.h): on Zen 5 it
+  /// costs 10–17 % (the strided lines stay in L1 across the row tiles that
+  /// share them); it is meant for cores where loads are scarcer per flop
+  /// (DESIGN.md §7). Ignored by row-invariant products.
   bool pack_strided_a = false;
 };
 

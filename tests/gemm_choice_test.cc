@@ -1,0 +1,211 @@
+// Packing A in the weight gradients, chosen at run time (src/gemm_choice.h),
+// on every SIMD target: a Workspace whose gradients go through the GEMM
+// makes the choice when it is built, by timing or from ELMAN_GEMM_PACK_A;
+// a bad value of that variable is an error naming it; and packed or not,
+// alone or on two threads, a training step gives the same bits, which agree
+// with the double-precision reference. (The GEMM's own tests compare packed
+// and unpacked A product by product: tests/gemm_test.cc.)
+#include "src/gemm_choice.h"
+
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "elman/elman.h"
+#include "gtest/gtest.h"
+#include "hwy/tests/hwy_gtest.h"
+#include "src/fused_path.h"
+#include "src/thread_pool.h"
+#include "src/tools/verify_cases.h"
+#include "tests/test_util.h"
+
+namespace elman {
+namespace {
+
+using test::RandomVector;
+using test::SameBytes;
+using test::Widen;
+
+constexpr const char* kVariable = "ELMAN_GEMM_PACK_A";
+
+// ELMAN_GEMM_PACK_A set to `value` (nullptr: unset) for a scope, then back
+// to what it was.
+class ScopedOverride {
+ public:
+  explicit ScopedOverride(const char* value) {
+    const char* before = std::getenv(kVariable);
+    if (before != nullptr) before_ = before;
+    Set(value);
+  }
+  ~ScopedOverride() { Set(before_ ? before_->c_str() : nullptr); }
+  ScopedOverride(const ScopedOverride&) = delete;
+  ScopedOverride& operator=(const ScopedOverride&) = delete;
+
+ private:
+  static void Set(const char* value) {
+    if (value == nullptr) {
+      unsetenv(kVariable);
+    } else {
+      setenv(kVariable, value, 1);
+    }
+  }
+  std::optional<std::string> before_;
+};
+
+TEST(GemmChoiceOverride, ParsesOneZeroAndAuto) {
+  EXPECT_EQ(internal::ParsePackStridedAOverride(nullptr), std::nullopt);
+  EXPECT_EQ(internal::ParsePackStridedAOverride(""), std::nullopt);
+  EXPECT_EQ(internal::ParsePackStridedAOverride("auto"), std::nullopt);
+  EXPECT_EQ(internal::ParsePackStridedAOverride("1"), std::optional(true));
+  EXPECT_EQ(internal::ParsePackStridedAOverride("0"), std::optional(false));
+}
+
+TEST(GemmChoiceOverride, RejectsAnythingElseNamingTheVariable) {
+  for (const char* value : {"yes", "2", " 1", "on", "AUTO"}) {
+    test::ExpectError(
+        [&] { internal::ParsePackStridedAOverride(value); },
+        {kVariable, std::string("\"") + value + "\"", "1 (pack)"});
+  }
+}
+
+// Dims of a workspace whose weight gradients go through the GEMM with A
+// strided (internal::WeightGradientsMayPackA), and of one too small to.
+constexpr Dims kLarge{17, 65, 9};
+constexpr SequenceShape kLargeSequence{50, 8};
+constexpr Dims kSmall{4, 16, 4};
+static_assert(internal::WeightGradientsMayPackA(kLarge.input, kLarge.hidden,
+                                                kLarge.output,
+                                                kLargeSequence.steps,
+                                                kLargeSequence.batch));
+static_assert(!internal::WeightGradientsMayPackA(kSmall.input, kSmall.hidden,
+                                                 kSmall.output, 100, 1));
+
+class GemmChoiceTest : public hwy::TestWithParamTarget {
+ protected:
+  void SetUp() override {
+    hwy::TestWithParamTarget::SetUp();
+    internal::ForcePackStridedAForTest(std::nullopt);
+  }
+  void TearDown() override {
+    internal::ForcePackStridedAForTest(std::nullopt);
+    hwy::TestWithParamTarget::TearDown();
+  }
+};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P(GemmChoiceTest);
+
+TEST_P(GemmChoiceTest, ALargeWorkspaceTimesBothOnItsTarget) {
+  const ScopedOverride unset(nullptr);
+  EXPECT_EQ(internal::PackStridedADecision(), "no (not measured)");
+  const Workspace small(kSmall, 100, 1);
+  EXPECT_EQ(internal::PackStridedADecision(), "no (not measured)");
+  const Workspace large(kLarge, kLargeSequence.steps, kLargeSequence.batch);
+  const std::string decision = internal::PackStridedADecision();
+  SCOPED_TRACE(decision);
+  const std::string marker = "(measured: packed ";
+  const size_t at = decision.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  // The ratio is a time over a time of the same product: far from 0 and ∞.
+  const double ratio = std::atof(decision.c_str() + at + marker.size());
+  EXPECT_GT(ratio, 0.2);
+  EXPECT_LT(ratio, 5.0);
+  EXPECT_EQ(decision.rfind(ratio < 0.97 ? "yes" : "no", 0), 0u);
+  // Once per process and target: a second workspace keeps the choice.
+  const Workspace again(kLarge, kLargeSequence.steps, kLargeSequence.batch);
+  EXPECT_EQ(internal::PackStridedADecision(), decision);
+}
+
+TEST_P(GemmChoiceTest, TheVariableDecidesWithoutTiming) {
+  {
+    const ScopedOverride pack("1");
+    const Workspace large(kLarge, kLargeSequence.steps, kLargeSequence.batch);
+    EXPECT_EQ(internal::PackStridedADecision(), "yes (ELMAN_GEMM_PACK_A=1)");
+  }
+  internal::ForcePackStridedAForTest(std::nullopt);
+  {
+    const ScopedOverride never("0");
+    const Workspace large(kLarge, kLargeSequence.steps, kLargeSequence.batch);
+    EXPECT_EQ(internal::PackStridedADecision(), "no (ELMAN_GEMM_PACK_A=0)");
+  }
+  internal::ForcePackStridedAForTest(std::nullopt);
+  {
+    const ScopedOverride wrong("sometimes");
+    test::ExpectError(
+        [] {
+          Workspace large(kLarge, kLargeSequence.steps, kLargeSequence.batch);
+        },
+        {kVariable, "\"sometimes\""});
+    // Only a workspace that would time it reads the variable.
+    const Workspace small(kSmall, 100, 1);
+  }
+}
+
+struct Case {
+  Dims dims;
+  SequenceShape seq;
+};
+
+// Δᵀ·X with I ≥ a vector (dW as it is) and below one (dWᵀ = Xᵀ·Δ, A then X
+// read transposed), both with more rows than the packed block of A holds
+// (192) in dU and past one K block (128 rows of Δ).
+constexpr Case kCases[] = {{kLarge, kLargeSequence}, {{3, 200, 7}, {40, 9}}};
+
+std::vector<float> TrainingStep(const Case& c, const Model& model,
+                                const std::vector<float>& x,
+                                const std::vector<float>& target,
+                                ThreadPool* pool, Gradients& gradients) {
+  Workspace ws = pool != nullptr
+                     ? Workspace(c.dims, c.seq.steps, c.seq.batch, *pool)
+                     : Workspace(c.dims, c.seq.steps, c.seq.batch);
+  std::vector<float> y(c.seq.steps * c.seq.batch * c.dims.output);
+  std::vector<float> dx(c.seq.steps * c.seq.batch * c.dims.input);
+  Forward(model, x, c.seq, {}, ws, y);
+  Backward(model, target, {}, ws, {&gradients, dx, {}});
+  std::vector<float> floats = test::Flat(gradients);
+  floats.insert(floats.end(), dx.begin(), dx.end());
+  return floats;
+}
+
+TEST_P(GemmChoiceTest, PackedOrNotTheSameBitsAsTheReferenceWants) {
+  uint64_t seed = 1;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(test::DescribePass(c.dims, c.seq, Activation::kTanh,
+                                    Activation::kIdentity) +
+                 " target=" + CurrentTarget());
+    const Model model({c.dims}, seed);
+    std::mt19937_64 random(seed++);
+    const size_t rows = c.seq.steps * c.seq.batch;
+    const auto x = RandomVector(rows * c.dims.input, random);
+    const auto target = RandomVector(rows * c.dims.output, random);
+
+    internal::ForcePackStridedAForTest(false);
+    Gradients unpacked_gradients(c.dims);
+    const std::vector<float> unpacked =
+        TrainingStep(c, model, x, target, nullptr, unpacked_gradients);
+    internal::ForcePackStridedAForTest(true);
+    Gradients packed_gradients(c.dims);
+    const std::vector<float> packed =
+        TrainingStep(c, model, x, target, nullptr, packed_gradients);
+    EXPECT_TRUE(SameBytes(packed, unpacked));
+    // On two threads, cut as finely as the tiles allow: each part packs
+    // into its own scratch.
+    ThreadPool pool(2);
+    pool.impl().min_work_scale = 0.0;
+    Gradients threaded_gradients(c.dims);
+    EXPECT_TRUE(
+        SameBytes(TrainingStep(c, model, x, target, &pool, threaded_gradients),
+                  unpacked));
+
+    const reference::Model reference_model(model);
+    const auto forward =
+        reference::Forward(reference_model, Widen(x), c.seq, {});
+    const auto want = reference::Backward(reference_model, Widen(x), {},
+                                          forward, Widen(target), {});
+    test::ExpectGradientsClose(packed_gradients, {}, {}, want,
+                               verify::PassTolerance(c.dims, c.seq));
+  }
+}
+
+}  // namespace
+}  // namespace elman

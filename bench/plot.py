@@ -365,12 +365,13 @@ def stream_table(results):
 
 
 def gemm_rows(results, fma_peak):
-    """BM_Gemm/M:../N:../K:../At:../Pack:.. as dicts: sizes (M, N, K ints),
-    a_transposed, packed, time_us, gflops, percent (of the FMA peak)."""
+    """BM_Gemm/M:../N:../K:../At:../Pack:.. (and BM_GemmPackedA/..., A packed
+    as well) as dicts: sizes (M, N, K ints), a_transposed, packed, a_packed,
+    time_us, gflops, percent (of the FMA peak)."""
     rows = []
     for name, summary in results.items():
         family, _, args = name.partition("/")
-        if family != "BM_Gemm":
+        if family not in ("BM_Gemm", "BM_GemmPackedA"):
             continue
         sizes = dict(part.partition(":")[::2] for part in args.split("/"))
         try:
@@ -380,6 +381,7 @@ def gemm_rows(results, fma_peak):
         gflops = summary.get("GFLOP/s")
         rows.append({"sizes": mnk, "a_transposed": sizes.get("At") == "1",
                      "packed": sizes.get("Pack") == "1",
+                     "a_packed": family == "BM_GemmPackedA",
                      "time_us": summary["time_us"], "gflops": gflops,
                      "percent": summarize.percent_of(gflops, fma_peak)})
     return rows
@@ -390,7 +392,8 @@ def gemm_table(rows):
     if not rows:
         return None
     cells = [["×".join(str(row["sizes"][key]) for key in "MNK"),
-              "Aᵀ" if row["a_transposed"] else "A",
+              ("Aᵀ" if row["a_transposed"] else "A")
+              + (", packed" if row["a_packed"] else ""),
               "packed" if row["packed"] else "in place",
               format_time(row["time_us"]), format_rate(row["gflops"]),
               format_rate(row["percent"])] for row in rows]
@@ -532,29 +535,38 @@ def target_line(target, rows):
     return [target.label, measured, status(passed, total)]
 
 
-def gemm_target_line(gemm_results):
-    """[target, measured, status] for the GEMM target."""
+def gemm_target_line(gemm_results, packs_a):
+    """[target, measured, status] for the GEMM target: each shape as the
+    passes run it, A packed (BM_GemmPackedA) where this run's Workspace
+    chose to pack Δ (`packs_a`), and only there."""
+    def key(row):
+        return (tuple(row["sizes"][k] for k in "MNK"), row["a_transposed"])
+    packed_a = {key(row) for row in gemm_results if row["a_packed"]}
     chosen = [row for row in gemm_results if row["packed"]
               and row["sizes"]["M"] >= GEMM_MIN_M
-              and row["percent"] is not None]
+              and row["percent"] is not None
+              and (row["a_packed"] if packs_a and key(row) in packed_a
+                   else not row["a_packed"])]
     cells = [f"{format_rate(row['percent'])} % "
              f"({'×'.join(str(row['sizes'][k]) for k in 'MNK')}"
-             f"{', Aᵀ' if row['a_transposed'] else ''})" for row in chosen]
+             f"{', Aᵀ' if row['a_transposed'] else ''}"
+             f"{' packed' if row['a_packed'] else ''})" for row in chosen]
     passed = sum(row["percent"] >= GEMM_MIN_PERCENT for row in chosen)
     return [GEMM_TARGET_LABEL, ", ".join(cells) or MISSING,
             status(passed, len(chosen))]
 
 
-def targets_table(by_kind, stream_rows, gemm_results):
+def targets_table(by_kind, stream_rows, gemm_results, packs_a=False):
     """'Where elman stands against the targets' as Markdown. The inference
-    targets read elman's own (streaming) row of the inference table."""
+    targets read elman's own (streaming) row of the inference table; the
+    GEMM's, A packed where the run's Workspace packs Δ (`packs_a`)."""
     tables = dict(by_kind)
     tables["StreamStep"] = stream_rows
     for kind in INFERENCE_KINDS:
         if kind in by_kind:
             tables["Inference"] = by_kind[kind]
     lines = [target_line(t, tables.get(t.kind, [])) for t in TARGETS]
-    lines.append(gemm_target_line(gemm_results))
+    lines.append(gemm_target_line(gemm_results, packs_a))
     return markdown_table(["target", "measured", ""], lines,
                           left_columns=3)
 
@@ -610,7 +622,9 @@ def print_report(pass_results_by_kind, stream_rows, gemm_results, context,
               f"{machine}:\n")
         print(gemm_markdown)
     print(f"\n{TARGETS_TITLE}, {machine}:\n")
-    print(targets_table(pass_results_by_kind, stream_rows, gemm_results))
+    packs_a = context.get("elman_gemm_pack_a", "").startswith("yes")
+    print(targets_table(pass_results_by_kind, stream_rows, gemm_results,
+                        packs_a))
     print()
     if pass_results_by_kind:
         print(COLUMN_NOTES)

@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "elman/elman.h"
@@ -139,6 +140,26 @@ TEST_P(GemmChoiceTest, TheVariableDecidesWithoutTiming) {
     // Only a workspace that would time it reads the variable.
     const Workspace small(kSmall, 100, 1);
   }
+}
+
+// Workspaces built on several threads at once: one of them times, the
+// others wait for its decision (and .ci/sanitize runs this under
+// ThreadSanitizer).
+TEST_P(GemmChoiceTest, ConcurrentWorkspacesShareOneDecision) {
+  const ScopedOverride unset(nullptr);
+  std::vector<std::string> decisions(3);
+  std::vector<std::thread> threads;
+  for (std::string& decision : decisions) {
+    threads.emplace_back([&decision] {
+      const Workspace large(kLarge, kLargeSequence.steps, kLargeSequence.batch);
+      decision = internal::PackStridedADecision();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_NE(decisions[0].find("(measured: packed "), std::string::npos)
+      << decisions[0];
+  EXPECT_EQ(decisions[1], decisions[0]);
+  EXPECT_EQ(decisions[2], decisions[0]);
 }
 
 struct Case {

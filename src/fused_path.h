@@ -6,6 +6,7 @@
 #ifndef ELMAN_SRC_FUSED_PATH_H_
 #define ELMAN_SRC_FUSED_PATH_H_
 
+#include <algorithm>
 #include <cstddef>
 
 namespace elman::internal {
@@ -73,8 +74,7 @@ inline constexpr size_t kInPlaceGradientMaxFloats = size_t{1} << 16;
 constexpr bool WeightGradientsMayPackA(size_t input, size_t hidden,
                                        size_t output, size_t steps,
                                        size_t batch) {
-  const size_t widest = input > hidden ? (input > output ? input : output)
-                                       : (hidden > output ? hidden : output);
+  const size_t widest = std::max({input, hidden, output});
   const size_t rows = steps * batch;
   const bool through_gemm =
       batch > 1 || rows * (hidden + widest) > kInPlaceGradientMaxFloats;

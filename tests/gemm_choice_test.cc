@@ -173,22 +173,7 @@ struct Case {
 // (192) in dU and past one K block (128 rows of Δ).
 constexpr Case kCases[] = {{kLarge, kLargeSequence}, {{3, 200, 7}, {40, 9}}};
 
-std::vector<float> TrainingStep(const Case& c, const Model& model,
-                                const std::vector<float>& x,
-                                const std::vector<float>& target,
-                                ThreadPool* pool, Gradients& gradients) {
-  Workspace ws = pool != nullptr
-                     ? Workspace(c.dims, c.seq.steps, c.seq.batch, *pool)
-                     : Workspace(c.dims, c.seq.steps, c.seq.batch);
-  std::vector<float> y(c.seq.steps * c.seq.batch * c.dims.output);
-  std::vector<float> dx(c.seq.steps * c.seq.batch * c.dims.input);
-  Forward(model, x, c.seq, {}, ws, y);
-  Backward(model, target, {}, ws, {&gradients, dx, {}});
-  std::vector<float> floats = test::Flat(gradients);
-  floats.insert(floats.end(), dx.begin(), dx.end());
-  return floats;
-}
-
+// A case's model, inputs and targets, from one seed.
 struct CaseData {
   Model model;
   std::vector<float> x, target;
@@ -202,6 +187,25 @@ CaseData MakeCaseData(const Case& c, uint64_t seed) {
   return {Model({c.dims}, seed), std::move(x), std::move(target)};
 }
 
+// One training step with the weight gradients' A packed or not, on `pool`
+// unless it is null: the gradients into `gradients`, and they and dx as
+// one vector of floats.
+std::vector<float> TrainingStep(const Case& c, const CaseData& data,
+                                bool pack_strided_a, ThreadPool* pool,
+                                Gradients& gradients) {
+  internal::ForcePackStridedAForTest(pack_strided_a);
+  Workspace ws = pool != nullptr
+                     ? Workspace(c.dims, c.seq.steps, c.seq.batch, *pool)
+                     : Workspace(c.dims, c.seq.steps, c.seq.batch);
+  std::vector<float> y(c.seq.steps * c.seq.batch * c.dims.output);
+  std::vector<float> dx(c.seq.steps * c.seq.batch * c.dims.input);
+  Forward(data.model, data.x, c.seq, {}, ws, y);
+  Backward(data.model, data.target, {}, ws, {&gradients, dx, {}});
+  std::vector<float> floats = test::Flat(gradients);
+  floats.insert(floats.end(), dx.begin(), dx.end());
+  return floats;
+}
+
 std::string Describe(const Case& c) {
   return test::DescribePass(c.dims, c.seq, Activation::kTanh,
                             Activation::kIdentity) +
@@ -213,15 +217,10 @@ TEST_P(GemmChoiceTest, PackedOrNotTheSameBitsAsTheReferenceWants) {
   for (const Case& c : kCases) {
     SCOPED_TRACE(Describe(c));
     const CaseData data = MakeCaseData(c, seed++);
-    internal::ForcePackStridedAForTest(false);
-    Gradients unpacked_gradients(c.dims);
-    const std::vector<float> unpacked = TrainingStep(
-        c, data.model, data.x, data.target, nullptr, unpacked_gradients);
-    internal::ForcePackStridedAForTest(true);
-    Gradients packed_gradients(c.dims);
-    const std::vector<float> packed = TrainingStep(
-        c, data.model, data.x, data.target, nullptr, packed_gradients);
-    EXPECT_TRUE(SameBytes(packed, unpacked));
+    Gradients unpacked_gradients(c.dims), packed_gradients(c.dims);
+    EXPECT_TRUE(
+        SameBytes(TrainingStep(c, data, true, nullptr, packed_gradients),
+                  TrainingStep(c, data, false, nullptr, unpacked_gradients)));
 
     const reference::Model reference_model(data.model);
     const auto forward =
@@ -240,17 +239,12 @@ TEST_P(GemmChoiceTest, PackedOnAThreadPoolTheSameBitsAsUnpacked) {
   for (const Case& c : kCases) {
     SCOPED_TRACE(Describe(c));
     const CaseData data = MakeCaseData(c, seed++);
-    internal::ForcePackStridedAForTest(false);
-    Gradients unpacked_gradients(c.dims);
-    const std::vector<float> unpacked = TrainingStep(
-        c, data.model, data.x, data.target, nullptr, unpacked_gradients);
-    internal::ForcePackStridedAForTest(true);
     ThreadPool pool(2);
     pool.impl().min_work_scale = 0.0;
-    Gradients threaded_gradients(c.dims);
-    EXPECT_TRUE(SameBytes(TrainingStep(c, data.model, data.x, data.target,
-                                       &pool, threaded_gradients),
-                          unpacked));
+    Gradients unpacked_gradients(c.dims), threaded_gradients(c.dims);
+    EXPECT_TRUE(
+        SameBytes(TrainingStep(c, data, true, &pool, threaded_gradients),
+                  TrainingStep(c, data, false, nullptr, unpacked_gradients)));
   }
 }
 

@@ -111,7 +111,15 @@ TEST_P(GemmChoiceTest, ALargeWorkspaceTimesBothOnItsTarget) {
   const double ratio = std::atof(decision.c_str() + at + marker.size());
   EXPECT_GT(ratio, 0.2);
   EXPECT_LT(ratio, 5.0);
-  EXPECT_EQ(decision.rfind(ratio < 0.97 ? "yes" : "no", 0), 0u);
+  // It decides (packing where it took under 0.97 of the time), but is
+  // printed to two decimals: a ratio printed as 0.97 lies on either side
+  // of the line (ASan's SCALAR run once read "yes (… 0.97x …)").
+  if (ratio < 0.965) {
+    EXPECT_EQ(decision.rfind("yes", 0), 0u);
+  }
+  if (ratio > 0.975) {
+    EXPECT_EQ(decision.rfind("no", 0), 0u);
+  }
   // Once per process and target: a second workspace keeps the choice.
   const Workspace again(kLarge, kLargeSequence.steps, kLargeSequence.batch);
   EXPECT_EQ(internal::PackStridedADecision(), decision);

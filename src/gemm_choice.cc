@@ -139,6 +139,10 @@ HWY_EXPORT(TargetBit);
 
 }  // namespace
 
+bool PackingPays(double ratio) {
+  return ratio > 0.0 && ratio < kPackWhenRatioBelow;
+}
+
 void DecidePackStridedA(int64_t target, double (*measure)()) {
   TargetChoice& choice = ChoiceOf(target);
   const std::lock_guard<std::mutex> lock(ChoiceMutex());
@@ -151,7 +155,7 @@ void DecidePackStridedA(int64_t target, double (*measure)()) {
     choice.how = std::string("ELMAN_GEMM_PACK_A=") + (pack ? "1" : "0");
   } else {
     const double ratio = measure();
-    pack = ratio > 0.0 && ratio < kPackWhenRatioBelow;
+    pack = PackingPays(ratio);
     choice.how = ratio > 0.0 ? "measured: packed " + Ratio(ratio) + " the time"
                              : "not measured: no memory for the probe";
   }

@@ -45,6 +45,10 @@ void ChoosePackStridedA();
 /// (ELMAN_GEMM_PACK_A=1)", "no (not measured)".
 std::string PackStridedADecision();
 
+/// The timing's rule: pack where the packed product took under 0.97 of the
+/// unpacked one's time (`ratio` = packed / unpacked; 0 = not measured).
+bool PackingPays(double ratio);
+
 /// ELMAN_GEMM_PACK_A's value: nullopt for unset (nullptr), empty or "auto",
 /// else true for "1", false for "0"; throws elman::Error naming the
 /// variable for anything else.

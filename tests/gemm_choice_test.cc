@@ -63,6 +63,15 @@ TEST(GemmChoiceOverride, ParsesOneZeroAndAuto) {
   EXPECT_EQ(internal::ParsePackStridedAOverride("0"), std::optional(false));
 }
 
+// The timing's rule at its line: packing must take under 0.97 of the time.
+TEST(GemmChoiceRule, PacksOnlyBelowTheLine) {
+  EXPECT_TRUE(internal::PackingPays(0.5));
+  EXPECT_TRUE(internal::PackingPays(0.9699));
+  EXPECT_FALSE(internal::PackingPays(0.97));
+  EXPECT_FALSE(internal::PackingPays(1.13));
+  EXPECT_FALSE(internal::PackingPays(0.0));  // not measured
+}
+
 TEST(GemmChoiceOverride, RejectsAnythingElseNamingTheVariable) {
   for (const char* value : {"yes", "2", " 1", "on", "AUTO"}) {
     test::ExpectError(
@@ -111,9 +120,9 @@ TEST_P(GemmChoiceTest, ALargeWorkspaceTimesBothOnItsTarget) {
   const double ratio = std::atof(decision.c_str() + at + marker.size());
   EXPECT_GT(ratio, 0.2);
   EXPECT_LT(ratio, 5.0);
-  // It decides (packing where it took under 0.97 of the time), but is
-  // printed to two decimals: a ratio printed as 0.97 lies on either side
-  // of the line (ASan's SCALAR run once read "yes (… 0.97x …)").
+  // It decides by PackingPays (GemmChoiceRule tests its line), but is printed
+  // to two decimals: a ratio printed as 0.97 lies on either side of the line
+  // (ASan's SCALAR run once read "yes (… 0.97x …)").
   if (ratio < 0.965) {
     EXPECT_EQ(decision.rfind("yes", 0), 0u);
   }

@@ -421,10 +421,12 @@ def limits_line(roofline, sizes):
     at_sizes = ", ".join(
         f"{roofline.bandwidth_at(size):.0f} at {summarize.format_bytes(size)}"
         for size in sizes)
+    with_loads = (f" ({roofline.load_fma_peak:.0f} with a vector load per "
+                  f"FMA)" if roofline.load_fma_peak else "")
     return (f"Limits measured by `elman_bench_roofline` on "
-            f"{roofline.machine}: FMA peak {roofline.peak:.0f} GFLOP/s; load "
-            f"bandwidth (GB/s) at the working sets the bounds use: "
-            f"{at_sizes}.")
+            f"{roofline.machine}: FMA peak {roofline.peak:.0f} GFLOP/s"
+            f"{with_loads}; load bandwidth (GB/s) at the working sets the "
+            f"bounds use: {at_sizes}.")
 
 
 def run_line(context, results, time_kind):

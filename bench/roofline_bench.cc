@@ -1,6 +1,7 @@
 // This machine's single-core limits, the roofline each pass benchmark is
-// judged against: the probes of bench/roofline_probes.h (FMA peak; load
-// bandwidth by working-set size, each way of reading it) over a ladder of
+// judged against: the probes of bench/roofline_probes.h (FMA peak, and with
+// a load per FMA; load bandwidth by working-set size, each way of reading
+// it) over a ladder of
 // sizes, 4 KiB to 64 MiB a factor of √2 apart, plus the exact working sets
 // the bound needs: U's 4·H² bytes and the streaming step's 4·H·(I+H+O) =
 // 6·H² bytes of W, U and V (I = O = H/4), H = 32 … 1024, with the reads of
@@ -8,8 +9,9 @@
 // best of these reads: the bound must grant any kernel what the best way to
 // read that many bytes gets.
 //
-// Names: BM_FmaPeak; BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z[/block:B |
-// /hidden:H], as bench/roofline_probes.h describes.
+// Names: BM_FmaPeak; BM_FmaLoadPeak;
+// BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z[/block:B | /hidden:H], as
+// bench/roofline_probes.h describes.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -73,6 +75,7 @@ void AddCpuContext() {
 
 void RegisterAll() {
   RegisterFmaPeak();
+  RegisterFmaLoadPeak();
   for (const int64_t bytes : WorkingSetSizes()) RegisterLoadBandwidth(bytes);
   for (int64_t h = 128; h <= 1024; h *= 2) RegisterPanelReads(h);
 }

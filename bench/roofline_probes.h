@@ -30,6 +30,11 @@ const char* ProbeTarget();
 /// BM_FmaPeak: FP32 FMAs in 12 independent chains.
 void RegisterFmaPeak();
 
+/// BM_FmaLoadPeak: FP32 FMAs that each load their vector from L1, as a
+/// matrix-vector product's do. Informative (the bound charges every flop
+/// at BM_FmaPeak): whether the load ports hold such products below it.
+void RegisterFmaLoadPeak();
+
 /// BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z at N = `bytes` (a multiple
 /// of kProbeSizeGrain), every general way of reading it: one stream front
 /// to back (S = 1, Z = 0); its four quarters side by side (S = 4), as a

@@ -1,13 +1,12 @@
 // This machine's single-core limits, the roofline each pass benchmark is
 // judged against: the probes of bench/roofline_probes.h (FMA peak, and with
 // a load per FMA; load bandwidth by working-set size, each way of reading
-// it) over a ladder of
-// sizes, 4 KiB to 64 MiB a factor of √2 apart, plus the exact working sets
-// the bound needs: U's 4·H² bytes and the streaming step's 4·H·(I+H+O) =
-// 6·H² bytes of W, U and V (I = O = H/4), H = 32 … 1024, with the reads of
-// elman's panels at H ≥ 128. bench/summarize.py takes, at each size, the
-// best of these reads: the bound must grant any kernel what the best way to
-// read that many bytes gets.
+// it) over a ladder of sizes, 4 KiB to 64 MiB a factor of √2 apart, plus
+// the exact working sets the bound needs: U's 4·H² bytes and the streaming
+// step's 4·H·(I+H+O) = 6·H² bytes of W, U and V (I = O = H/4), H = 32 …
+// 1024, with the reads of elman's panels at H ≥ 128. bench/summarize.py
+// takes, at each size, the best of these reads: the bound must grant any
+// kernel what the best way to read that many bytes gets.
 //
 // Names: BM_FmaPeak; BM_FmaLoadPeak;
 // BM_LoadBandwidth/bytes:N/streams:S/zigzag:Z[/block:B | /hidden:H], as

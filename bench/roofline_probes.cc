@@ -44,6 +44,21 @@ float FmaChains(size_t repetitions) {
   return hn::GetLane(hn::SumOfLanes(d, sum));
 }
 
+// Floats one FmaChains repetition processes per chain.
+size_t FloatLanes() { return hn::Lanes(hn::ScalableTag<float>()); }
+
+// The target this code was compiled for (to name the dispatched one).
+int64_t CompiledTarget() { return HWY_TARGET; }
+
+// The sum of all lanes of the eight accumulators of a read below (kept in
+// named registers there: an accumulator array could live in memory).
+template <class D, class V>
+HWY_INLINE float Total(D d, V s0, V s1, V s2, V s3, V s4, V s5, V s6, V s7) {
+  const V sum = hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
+                        hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)));
+  return hn::GetLane(hn::SumOfLanes(d, sum));
+}
+
 // FMAs that each take a vector loaded from memory, as the FMAs of a
 // matrix-vector product do (each weight is used once per product): 16
 // accumulators over `n` floats that fit L1, the input a constant in a
@@ -82,26 +97,8 @@ float FmaWithLoads(const float* HWY_RESTRICT weights, size_t n, size_t passes) {
       a15 = hn::MulAdd(x, hn::Load(d, row + 15 * lanes), a15);
     }
   }
-  const auto low = hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)),
-                           hn::Add(hn::Add(a4, a5), hn::Add(a6, a7)));
-  const auto high = hn::Add(hn::Add(hn::Add(a8, a9), hn::Add(a10, a11)),
-                            hn::Add(hn::Add(a12, a13), hn::Add(a14, a15)));
-  return hn::GetLane(hn::SumOfLanes(d, hn::Add(low, high)));
-}
-
-// Floats one FmaChains repetition processes per chain.
-size_t FloatLanes() { return hn::Lanes(hn::ScalableTag<float>()); }
-
-// The target this code was compiled for (to name the dispatched one).
-int64_t CompiledTarget() { return HWY_TARGET; }
-
-// The sum of all lanes of the eight accumulators of a read below (kept in
-// named registers there: an accumulator array could live in memory).
-template <class D, class V>
-HWY_INLINE float Total(D d, V s0, V s1, V s2, V s3, V s4, V s5, V s6, V s7) {
-  const V sum = hn::Add(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)),
-                        hn::Add(hn::Add(s4, s5), hn::Add(s6, s7)));
-  return hn::GetLane(hn::SumOfLanes(d, sum));
+  return Total(d, a0, a1, a2, a3, a4, a5, a6, a7) +
+         Total(d, a8, a9, a10, a11, a12, a13, a14, a15);
 }
 
 // Adds p[begin, end) into the eight accumulators, 8 vectors at a time,

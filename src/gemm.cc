@@ -41,11 +41,12 @@ inline constexpr size_t kMaxRows = 4;
 // The row tile of a product with many rows (M > 4, not row-invariant).
 // A taller AVX-512 tile, 6 × 4 vectors (24 accumulators + 4 B vectors + 1
 // broadcast of the 32 registers; per k 4 loads of B and 6 broadcasts of A
-// feed 24 FMAs: 0.42 loads per FMA against 0.5 for 4 × 4), was measured
-// slower on Zen 5 (elman_bench_gemm, interleaved runs: 155–175 against
-// 184–187 GFLOP/s at 3200×512×256, 148–156 against 172 at 256×512×3200),
-// where loads are plentiful (DESIGN.md §7). Set kTallRows = 6 under
-// HWY_AVX3 to try it on Ice Lake, whose loads are scarcer per flop.
+// feed 24 FMAs: 0.42 loads per FMA against 0.5 for 4 × 4), runs even with
+// 4 × 4 on Zen 5, where loads are plentiful (DESIGN.md §7): the median
+// ratio of the two builds' GEMM times, timed in turn, was 0.98–1.05 at the
+// passes' shapes, in the VM's fast minutes and in its slow ones, when the
+// loads slow most (bench/README.md). Set kTallRows = 6 under HWY_AVX3 to
+// try it on Ice Lake, whose loads are scarcer per flop.
 inline constexpr size_t kTallRows = kMaxRows;
 // A single-row tile (the matrix-vector product of the recurrence at B = 1)
 // may be twice as wide: its B vectors are each used by one FMA. (16 vectors
